@@ -1,0 +1,275 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/connkit/connkit/connection"
+)
+
+// The errors every implementation returns, matched with errors.Is. An
+// implementation wraps them (fmt.Errorf("...: %w", ErrNotFound)) and keeps its
+// backend's own error reachable with errors.As where one caused the failure.
+var (
+	// ErrNotFound: the record does not exist (or, for a pending
+	// authorization, was already consumed or has expired).
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a compare-and-swap write lost (the stored revision is not
+	// the one the writer read) or a record to create already exists. Re-read
+	// and try again.
+	ErrConflict = errors.New("store: revision conflict")
+	// ErrLeaseHeld: another owner holds an unexpired lease.
+	ErrLeaseHeld = errors.New("store: lease held by another owner")
+	// ErrTemplateLocked: the template is referenced by a published
+	// integration version, so it can no longer be changed or deleted.
+	ErrTemplateLocked = errors.New("store: template is locked by a published integration version")
+)
+
+// Store is everything connkit keeps. A host may implement it over its own
+// database; store/memory and store/sqlstore are ready-made implementations,
+// and store/storetest is the conformance suite every implementation must pass.
+//
+// Contract for every method of every part:
+//   - Safe for concurrent use by many goroutines and, for shared backends,
+//     by many processes.
+//   - Records passed in are copied; the store keeps no reference to the
+//     caller's maps or slices. Records returned are the caller's to modify.
+//   - Times are taken from the store's clock (an option of each
+//     implementation) and stored at least to the millisecond.
+//   - Secret material reaches a store only sealed (see [Sealer]); a store
+//     never needs a key.
+//   - The context bounds the call; a cancelled context returns its error.
+type Store interface {
+	Connections
+	Instances
+	Templates
+	Pending
+	Logs
+	Leases
+}
+
+// Connection is the stored record of one connection, addressed by its
+// [connection.Ref] and by a stable opaque ID that survives DISCONNECT and a
+// later CONNECT.
+type Connection struct {
+	// ID is the stable opaque id, chosen by the creator (see NewID).
+	ID string
+	// Ref is the (instance, variable[, user]) address; unique.
+	Ref connection.Ref
+	// Values are the non-secret field values set on the instance.
+	Values map[string]string
+	// Secrets are sealed secret field values set on the instance, each
+	// sealed with AssociatedData("connection", ID, fieldKey).
+	Secrets map[string][]byte
+	// Sources says who set each value in Values or Secrets
+	// (connection.SourceCustomer or connection.SourceHost).
+	Sources map[string]connection.Source
+	// Token is the OAuth 2.0 token set, nil when not connected.
+	Token *Token
+	// Metadata holds non-secret data the provider returned, such as a token
+	// response's instance_url or a callback's realmId.
+	Metadata map[string]string
+	// Health is the status shown to people.
+	Health connection.Health
+	// Revision is the compare-and-swap revision: 0 for a connection not yet
+	// stored, then 1, 2, ... as set by PutConnection.
+	Revision int64
+	// UpdatedAt is set by the store on every write.
+	UpdatedAt time.Time
+}
+
+// Token is a connection's sealed OAuth 2.0 token set with the plaintext facts
+// the refresher needs to schedule it.
+type Token struct {
+	// Sealed is the sealed token set (access and refresh token, type, scopes,
+	// extra fields), sealed with AssociatedData("connection", ID, "token").
+	Sealed []byte
+	// Expiry is when the access token expires; never zero.
+	Expiry time.Time
+	// Refreshable reports whether the set holds a refresh token.
+	Refreshable bool
+	// ObtainedAt is when the provider issued the set.
+	ObtainedAt time.Time
+}
+
+// Cursor is a position in the refresh listing: entries strictly after
+// (Expiry, ID). The zero Cursor starts at the beginning.
+type Cursor struct {
+	Expiry time.Time
+	ID     string
+}
+
+// Connections stores connection records.
+type Connections interface {
+	// GetConnection returns the connection at ref, or ErrNotFound.
+	GetConnection(ctx context.Context, ref connection.Ref) (*Connection, error)
+	// GetConnectionByID returns the connection with the given id, or
+	// ErrNotFound.
+	GetConnectionByID(ctx context.Context, id string) (*Connection, error)
+	// PutConnection writes c if the stored revision equals c.Revision (0:
+	// the connection must not exist yet, by ID or by Ref) and returns the
+	// new revision, c.Revision+1. Otherwise it writes nothing and returns
+	// ErrConflict. The write is atomic: a failed or cancelled write leaves
+	// the previous revision readable. c is not modified.
+	PutConnection(ctx context.Context, c *Connection) (int64, error)
+	// DeleteConnection removes the connection with the given id if its
+	// revision is rev; ErrConflict if not, ErrNotFound if absent. Its logs
+	// are removed with it.
+	DeleteConnection(ctx context.Context, id string, rev int64) error
+	// ListConnections returns the connections of one instance, ordered by
+	// variable key then user.
+	ListConnections(ctx context.Context, instanceID string) ([]*Connection, error)
+	// ScanConnections returns up to limit connections with ID greater than
+	// afterID, ordered by ID: a full scan in pages (for key rotation).
+	ScanConnections(ctx context.Context, afterID string, limit int) ([]*Connection, error)
+	// ListRefreshable returns up to limit connections whose token is
+	// refreshable, ordered by (Token.Expiry, ID), strictly after the cursor.
+	ListRefreshable(ctx context.Context, after Cursor, limit int) ([]*Connection, error)
+}
+
+// Instances stores the identities of deployed instances.
+type Instances interface {
+	// PutInstance creates or replaces the instance with in.ID.
+	PutInstance(ctx context.Context, in connection.Instance) error
+	// GetInstance returns the instance, or ErrNotFound.
+	GetInstance(ctx context.Context, id string) (connection.Instance, error)
+	// ListInstances returns every instance ordered by ID.
+	ListInstances(ctx context.Context) ([]connection.Instance, error)
+	// DeleteInstance removes the instance and its connections (and their
+	// logs); ErrNotFound if absent.
+	DeleteInstance(ctx context.Context, id string) error
+}
+
+// Template is the stored record of a connection template.
+type Template struct {
+	ID        string
+	Name      string
+	Component string
+	Type      string
+	// Values are the non-secret values the template fills.
+	Values map[string]string
+	// Secrets are sealed secret values, sealed with
+	// AssociatedData("template", ID, fieldKey).
+	Secrets map[string][]byte
+	// Revision works as for Connection.
+	Revision  int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Version names one published version of an integration.
+type Version struct {
+	IntegrationID string
+	Version       int
+}
+
+// Templates stores connection templates and which published integration
+// versions pin them.
+type Templates interface {
+	// GetTemplate returns the template, or ErrNotFound.
+	GetTemplate(ctx context.Context, id string) (*Template, error)
+	// ListTemplates returns the templates of one component ("" for all),
+	// ordered by ID.
+	ListTemplates(ctx context.Context, component string) ([]*Template, error)
+	// PutTemplate writes t with compare-and-swap on t.Revision, as
+	// PutConnection does, and returns the new revision. A template pinned by
+	// a published version cannot be changed: ErrTemplateLocked. The lock
+	// check and the write are atomic with respect to Publish.
+	PutTemplate(ctx context.Context, t *Template) (int64, error)
+	// DeleteTemplate removes an unpinned template; ErrTemplateLocked when
+	// pinned, ErrNotFound when absent.
+	DeleteTemplate(ctx context.Context, id string) error
+	// Publish records that a version of an integration is published with
+	// variables referencing templateIDs, pinning each of them. It is
+	// atomic: if any template does not exist it pins nothing and returns
+	// ErrNotFound. Publishing the same version again with the same ids is a
+	// no-op; with other ids it is ErrConflict (published versions are
+	// immutable).
+	Publish(ctx context.Context, v Version, templateIDs []string) error
+	// Pins returns the published versions that reference a template, ordered
+	// by integration id then version; empty when none.
+	Pins(ctx context.Context, templateID string) ([]Version, error)
+}
+
+// PendingAuth is an OAuth 2.0 authorization started by CONNECT and not yet
+// completed by the callback.
+type PendingAuth struct {
+	// StateHash is the SHA-256 of the state parameter, hex-encoded; the
+	// state itself is never stored.
+	StateHash    string
+	ConnectionID string
+	Ref          connection.Ref
+	// Verifier is the sealed PKCE code verifier (nil without PKCE), sealed
+	// with AssociatedData("pending", StateHash, "verifier").
+	Verifier []byte
+	// RedirectURI, TokenURL and Issuer are the values the flow started with;
+	// the callback uses these, not values read again later.
+	RedirectURI string
+	TokenURL    string
+	Issuer      string
+	// Data carries small non-secret values the flow needs back at the
+	// callback (for example the user id of a user-level connection).
+	Data      map[string]string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Pending stores pending authorizations.
+type Pending interface {
+	// PutPending records p; ErrConflict if its StateHash exists.
+	PutPending(ctx context.Context, p *PendingAuth) error
+	// ConsumePending atomically removes and returns the pending
+	// authorization with the given state hash. It is single-use: of any
+	// number of concurrent callers exactly one gets it, the others get
+	// ErrNotFound, as do callers for an unknown or expired (by the store's
+	// clock) state.
+	ConsumePending(ctx context.Context, stateHash string) (*PendingAuth, error)
+}
+
+// LogEntry is one record of a connection's log. Attributes must already be
+// safe to show: no secrets.
+type LogEntry struct {
+	ConnectionID string
+	// Seq is assigned by AppendLog, increasing per connection.
+	Seq     int64
+	Time    time.Time
+	Level   slog.Level
+	Event   string
+	Message string
+	Attrs   map[string]string
+}
+
+// Logs stores connection logs: append-only and bounded per connection.
+type Logs interface {
+	// AppendLog adds e (its Seq and, when zero, Time are set by the store)
+	// and returns the assigned Seq. When a connection holds more entries
+	// than the store's retention (an option of each implementation), the
+	// oldest are dropped.
+	AppendLog(ctx context.Context, e *LogEntry) (int64, error)
+	// ListLogs returns up to limit entries of one connection, newest first,
+	// with Seq < before (before <= 0: from the newest). An unknown
+	// connection has no entries (no error).
+	ListLogs(ctx context.Context, connectionID string, before int64, limit int) ([]LogEntry, error)
+}
+
+// Lease is a lock that one owner holds on one key until it expires or is
+// released.
+type Lease struct {
+	Key     string
+	Owner   string
+	Expires time.Time
+}
+
+// Leases grants refresh leases, so that one process at a time refreshes a
+// connection.
+type Leases interface {
+	// AcquireLease gives key to owner for ttl. It succeeds when the key is
+	// free, expired, or already held by owner (extending it), and returns
+	// ErrLeaseHeld when another owner holds an unexpired lease.
+	AcquireLease(ctx context.Context, key, owner string, ttl time.Duration) (Lease, error)
+	// ReleaseLease frees key if owner holds it; otherwise it does nothing
+	// and returns nil.
+	ReleaseLease(ctx context.Context, key, owner string) error
+}
