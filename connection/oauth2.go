@@ -94,6 +94,13 @@ type OAuth2 struct {
 	// RefreshLeeway is how long before expiry a token is refreshed; zero means
 	// the smaller of 5 minutes and 10% of the token's lifetime.
 	RefreshLeeway time.Duration `json:"refreshLeeway,omitempty" yaml:"refreshLeeway,omitempty"`
+	// TokenResponseFields names extra, non-secret token response fields to
+	// keep in the connection's metadata (for example Salesforce's
+	// instance_url).
+	TokenResponseFields []string `json:"tokenResponseFields,omitempty" yaml:"tokenResponseFields,omitempty"`
+	// CallbackParams names extra, non-secret callback query parameters to
+	// keep in the connection's metadata (for example QuickBooks' realmId).
+	CallbackParams []string `json:"callbackParams,omitempty" yaml:"callbackParams,omitempty"`
 }
 
 // DefaultLifetime is used when neither the provider nor the type says how long
@@ -156,6 +163,8 @@ func (o *OAuth2) clone() *OAuth2 {
 	}
 	c := *o
 	c.Scopes = slices.Clone(o.Scopes)
+	c.TokenResponseFields = slices.Clone(o.TokenResponseFields)
+	c.CallbackParams = slices.Clone(o.CallbackParams)
 	c.AuthorizeParams = maps.Clone(o.AuthorizeParams)
 	c.TokenParams = maps.Clone(o.TokenParams)
 	return &c
