@@ -1,0 +1,241 @@
+package oauth
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/connkit/connkit/connection"
+)
+
+// Endpoint is one connection's resolved OAuth 2.0 client: the type's settings
+// with the connection's client id, secret, URLs and scopes filled in from its
+// resolved values. Build it with [NewEndpoint]; it is immutable.
+type Endpoint struct {
+	settings     *connection.OAuth2
+	clientID     string
+	clientSecret connection.Secret
+	authorizeURL string
+	tokenURL     string
+	revokeURL    string
+	scopes       []string
+	redirectURL  string
+}
+
+// NewEndpoint resolves typ's OAuth 2.0 settings against values (the
+// connection's effective values) and the host's redirect URL. It fails with
+// ErrMisconfigured when the type has no OAuth 2.0 settings or a required URL
+// or the client id is missing.
+func NewEndpoint(typ *connection.Type, values connection.Values, redirectURL string) (*Endpoint, error) {
+	o := typ.OAuth2
+	if o == nil {
+		return nil, fmt.Errorf("oauth: type %q has no OAuth 2.0 settings: %w", typ.Key, ErrMisconfigured)
+	}
+	e := &Endpoint{
+		settings:     o,
+		clientID:     values.String(connection.FieldClientID),
+		clientSecret: values.Secret(connection.FieldClientSecret),
+		authorizeURL: orDefault(values.String(connection.FieldAuthorizeURL), o.AuthorizeURL),
+		tokenURL:     orDefault(values.String(connection.FieldTokenURL), o.TokenURL),
+		revokeURL:    orDefault(values.String(connection.FieldRevokeURL), o.RevokeURL),
+		scopes:       slices.Clone(o.Scopes),
+		redirectURL:  redirectURL,
+	}
+	if o.ScopesOverridable {
+		if s, ok := values.Lookup(connection.FieldScopes); ok {
+			e.scopes = splitScopes(s)
+		}
+	}
+	var missing []string
+	if e.clientID == "" {
+		missing = append(missing, connection.FieldClientID)
+	}
+	if e.tokenURL == "" {
+		missing = append(missing, connection.FieldTokenURL)
+	}
+	if o.GrantOrDefault() == connection.GrantAuthorizationCode && e.authorizeURL == "" {
+		missing = append(missing, connection.FieldAuthorizeURL)
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("oauth: type %q: no value for %s: %w", typ.Key, strings.Join(missing, ", "), ErrMisconfigured)
+	}
+	return e, nil
+}
+
+func orDefault(v, d string) string {
+	if v != "" {
+		return v
+	}
+	return d
+}
+
+// splitScopes splits a scope string on spaces and commas.
+func splitScopes(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
+}
+
+// Settings returns the type's OAuth 2.0 settings.
+func (e *Endpoint) Settings() *connection.OAuth2 { return e.settings }
+
+// TokenURL returns the token endpoint.
+func (e *Endpoint) TokenURL() string { return e.tokenURL }
+
+// AuthorizeURL returns the authorization endpoint.
+func (e *Endpoint) AuthorizeURL() string { return e.authorizeURL }
+
+// RevokeURL returns the revocation endpoint, "" when there is none.
+func (e *Endpoint) RevokeURL() string { return e.revokeURL }
+
+// Scopes returns the scopes to request.
+func (e *Endpoint) Scopes() []string { return slices.Clone(e.scopes) }
+
+// WithTokenURL returns a copy of e whose token endpoint is u (the callback
+// uses the token URL recorded when the flow started).
+func (e *Endpoint) WithTokenURL(u string) *Endpoint {
+	c := *e
+	c.tokenURL = u
+	return &c
+}
+
+// Config returns the x/oauth2 configuration. Scopes are left out and sent as
+// one "scope" parameter joined with the type's separator (see AuthCodeURL).
+func (e *Endpoint) Config() *oauth2.Config {
+	style := oauth2.AuthStyleInHeader
+	if e.settings.ClientAuthOrDefault() == connection.ClientAuthBody {
+		style = oauth2.AuthStyleInParams
+	}
+	return &oauth2.Config{
+		ClientID:     e.clientID,
+		ClientSecret: e.clientSecret.Reveal(),
+		Endpoint:     oauth2.Endpoint{AuthURL: e.authorizeURL, TokenURL: e.tokenURL, AuthStyle: style},
+		RedirectURL:  e.redirectURL,
+	}
+}
+
+// AuthCodeURL returns the authorize URL for state, with the PKCE challenge of
+// verifier ("" for none), the scopes joined with the type's separator and the
+// type's extra authorize parameters.
+func (e *Endpoint) AuthCodeURL(state, verifier string) string {
+	opts := make([]oauth2.AuthCodeOption, 0, 4+len(e.settings.AuthorizeParams))
+	for _, k := range sortedKeys(e.settings.AuthorizeParams) {
+		opts = append(opts, oauth2.SetAuthURLParam(k, e.settings.AuthorizeParams[k]))
+	}
+	if len(e.scopes) > 0 {
+		opts = append(opts, oauth2.SetAuthURLParam("scope", strings.Join(e.scopes, e.settings.SeparatorOrDefault())))
+	}
+	switch {
+	case verifier == "":
+	case e.settings.PKCEOrDefault() == connection.PKCEPlain:
+		opts = append(opts, oauth2.SetAuthURLParam("code_challenge", verifier), oauth2.SetAuthURLParam("code_challenge_method", "plain"))
+	default:
+		opts = append(opts, oauth2.S256ChallengeOption(verifier))
+	}
+	return e.Config().AuthCodeURL(state, opts...)
+}
+
+func (e *Endpoint) tokenParams() []oauth2.AuthCodeOption {
+	opts := make([]oauth2.AuthCodeOption, 0, len(e.settings.TokenParams)+1)
+	for _, k := range sortedKeys(e.settings.TokenParams) {
+		opts = append(opts, oauth2.SetAuthURLParam(k, e.settings.TokenParams[k]))
+	}
+	return opts
+}
+
+// Exchange trades an authorization code (and the PKCE verifier, "" for none)
+// for a token set, through client. A response without expires_in gets the
+// type's default lifetime.
+func (e *Endpoint) Exchange(ctx context.Context, client *http.Client, code, verifier string) (Token, *oauth2.Token, error) {
+	opts := e.tokenParams()
+	if verifier != "" {
+		opts = append(opts, oauth2.VerifierOption(verifier))
+	}
+	ot, err := e.Config().Exchange(withClient(ctx, client), code, opts...)
+	if err != nil {
+		return Token{}, nil, tokenError("exchange", err)
+	}
+	return tokenFromOAuth2(ot, time.Now(), e.settings.LifetimeOrDefault(), connection.Secret{}), ot, nil
+}
+
+// Refresh uses refresh to obtain a new token set through client. A response
+// without refresh_token keeps refresh; one without expires_in gets the type's
+// default lifetime.
+func (e *Endpoint) Refresh(ctx context.Context, client *http.Client, refresh connection.Secret) (Token, *oauth2.Token, error) {
+	if refresh.IsZero() {
+		return Token{}, nil, &TokenError{Op: "refresh", Code: "invalid_grant", Description: "no refresh token"}
+	}
+	// An expired token with only a refresh token makes x/oauth2 refresh.
+	old := &oauth2.Token{RefreshToken: refresh.Reveal(), Expiry: time.Unix(1, 0)}
+	ot, err := e.Config().TokenSource(withClient(ctx, client), old).Token()
+	if err != nil {
+		return Token{}, nil, tokenError("refresh", err)
+	}
+	return tokenFromOAuth2(ot, time.Now(), e.settings.LifetimeOrDefault(), refresh), ot, nil
+}
+
+// ClientCredentials obtains a token set with the client credentials grant.
+func (e *Endpoint) ClientCredentials(ctx context.Context, client *http.Client) (Token, *oauth2.Token, error) {
+	cfg := e.Config()
+	cc := &clientcredentials.Config{
+		ClientID:       cfg.ClientID,
+		ClientSecret:   cfg.ClientSecret,
+		TokenURL:       cfg.Endpoint.TokenURL,
+		AuthStyle:      cfg.Endpoint.AuthStyle,
+		Scopes:         nil,
+		EndpointParams: map[string][]string{},
+	}
+	for k, v := range e.settings.TokenParams {
+		cc.EndpointParams[k] = []string{v}
+	}
+	if len(e.scopes) > 0 {
+		cc.EndpointParams["scope"] = []string{strings.Join(e.scopes, e.settings.SeparatorOrDefault())}
+	}
+	ot, err := cc.Token(withClient(ctx, client))
+	if err != nil {
+		return Token{}, nil, tokenError("client_credentials", err)
+	}
+	return tokenFromOAuth2(ot, time.Now(), e.settings.LifetimeOrDefault(), connection.Secret{}), ot, nil
+}
+
+// withClient hands client to x/oauth2 through its documented context key.
+// It is the only context value connkit sets, and only for x/oauth2's sake.
+func withClient(ctx context.Context, client *http.Client) context.Context {
+	if client == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, oauth2.HTTPClient, client)
+}
+
+// ExtraFields returns the token response fields the type keeps
+// (TokenResponseFields) that are present in ot as strings.
+func (e *Endpoint) ExtraFields(ot *oauth2.Token) map[string]string {
+	if ot == nil || len(e.settings.TokenResponseFields) == 0 {
+		return nil
+	}
+	out := make(map[string]string)
+	for _, k := range e.settings.TokenResponseFields {
+		switch v := ot.Extra(k).(type) {
+		case string:
+			if v != "" {
+				out[k] = v
+			}
+		case float64, bool:
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,168 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Sentinel errors, matched with errors.Is.
+var (
+	// ErrNotConnected: the connection holds no token set (never connected,
+	// or disconnected).
+	ErrNotConnected = errors.New("oauth: connection is not connected")
+	// ErrReconnect: the provider refused the refresh token (invalid_grant);
+	// only a new CONNECT by the customer helps.
+	ErrReconnect = errors.New("oauth: connection must be reconnected")
+	// ErrMisconfigured: the provider refused the client (invalid_client,
+	// unauthorized_client) or the connection's OAuth settings are unusable.
+	ErrMisconfigured = errors.New("oauth: connection is misconfigured")
+)
+
+// TokenError is a failed call to a token (or revocation) endpoint. It carries
+// the RFC 6749 section 5.2 error code and description the provider sent, never
+// the raw response body and never a secret. It matches [ErrReconnect] for
+// invalid_grant and [ErrMisconfigured] for invalid_client and
+// unauthorized_client.
+type TokenError struct {
+	// Op is what was attempted: "exchange", "refresh", "client_credentials"
+	// or "revoke".
+	Op string
+	// StatusCode is the HTTP status, 0 when no response arrived.
+	StatusCode int
+	// Code and Description are the provider's error and error_description.
+	Code        string
+	Description string
+	// RetryAfter is the delay the provider asked for (429/503), or 0.
+	RetryAfter time.Duration
+	// Err is the underlying cause (a network error, a context error), or nil.
+	Err error
+}
+
+func (e *TokenError) Error() string {
+	var b strings.Builder
+	b.WriteString("oauth: ")
+	b.WriteString(e.Op)
+	b.WriteString(" failed")
+	if e.StatusCode != 0 {
+		b.WriteString(": HTTP ")
+		b.WriteString(strconv.Itoa(e.StatusCode))
+	}
+	if e.Code != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Code)
+	}
+	if e.Description != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Description)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying cause.
+func (e *TokenError) Unwrap() error { return e.Err }
+
+// Is matches ErrReconnect and ErrMisconfigured by error code.
+func (e *TokenError) Is(target error) bool {
+	switch target {
+	case ErrReconnect:
+		return e.Code == "invalid_grant"
+	case ErrMisconfigured:
+		return e.Code == "invalid_client" || e.Code == "unauthorized_client"
+	}
+	return false
+}
+
+// Temporary reports whether trying again later may succeed: no response
+// (network error), 429, or a 5xx status.
+func (e *TokenError) Temporary() bool {
+	if e.Err != nil && (errors.Is(e.Err, context.Canceled)) {
+		return false
+	}
+	return e.StatusCode == 0 || e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
+}
+
+// maxDescription bounds how much of a provider's error_description is kept.
+const maxDescription = 256
+
+// tokenError converts an error of x/oauth2 into a *TokenError that holds no
+// response body. Errors from the HTTP client are kept as Err after the
+// caller's transport has redacted URLs.
+func tokenError(op string, err error) *TokenError {
+	if te, ok := errors.AsType[*TokenError](err); ok {
+		return te
+	}
+	te := &TokenError{Op: op}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		te.Code = sanitize(re.ErrorCode, 64)
+		te.Description = sanitize(re.ErrorDescription, maxDescription)
+		if re.Response != nil {
+			te.StatusCode = re.Response.StatusCode
+			te.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), time.Now())
+		}
+		if te.Code == "" && te.StatusCode == 0 {
+			te.Err = errors.New("unexpected response")
+		}
+		return te
+	}
+	te.Err = scrub(err)
+	return te
+}
+
+// scrub removes x/oauth2's habit of embedding response bodies in messages.
+func scrub(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "\nResponse:"); i >= 0 {
+		return errors.New(msg[:i])
+	}
+	if strings.HasPrefix(msg, "oauth2: cannot parse json") || strings.HasPrefix(msg, "oauth2: cannot unmarshal") {
+		return errors.New("oauth2: token response is not valid JSON")
+	}
+	return err
+}
+
+// sanitize keeps printable ASCII (RFC 6749 limits error and
+// error_description to it) and truncates to n bytes.
+func sanitize(s string, n int) string {
+	var b strings.Builder
+	for i := 0; i < len(s) && b.Len() < n; i++ {
+		c := s[i]
+		if c >= 0x20 && c <= 0x7e {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// retryAfter parses a Retry-After header (seconds or HTTP-date); 0 when absent
+// or unparsable.
+func retryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
