@@ -2,19 +2,35 @@ package template
 
 import "github.com/connkit/connkit/connection"
 
-// Resolution is one connection's effective values: type defaults < template
-// values < variable defaults < instance values, each with its source.
-// (Written by the lead so package oauth compiles; the template engineer owns
-// this file and may extend it.)
+// Resolution is the effective configuration of one connection: its values
+// after precedence, where each came from, and the identities around it.
 type Resolution struct {
-	Ref          connection.Ref
-	Instance     connection.Instance
-	Variable     connection.Variable // includes the declared Type
-	ConnectionID string              // "" when no record exists yet
-	Revision     int64               // of the stored connection record, 0 if none
-	Values       connection.Values   // effective values; secrets opened
-	Sources      map[string]connection.Source
+	// Ref is the connection's address.
+	Ref connection.Ref
+	// Instance is the instance the connection belongs to.
+	Instance connection.Instance
+	// Variable is a copy of the connection config variable; it includes the
+	// declared Type.
+	Variable connection.Variable
+	// Template is the id of the template the variable references, or "".
+	Template string
+	// ConnectionID is the stored connection's stable id; "" when no record
+	// exists yet.
+	ConnectionID string
+	// Revision is the stored connection record's revision, 0 if none.
+	Revision int64
+	// Health is the stored connection's health (zero when none).
+	Health connection.Health
+	// Values are the effective values. Secrets are opened: their plaintext
+	// is held in connection.Values, which never prints a value.
+	Values connection.Values
+	// Sources says, for every key in Values, which layer its value came
+	// from.
+	Sources map[string]connection.Source
 }
 
-// Validate checks the effective values against the variable's type.
+// Validate checks Values against the variable's type: every required field
+// has a value (reported by key and label) and every value satisfies its
+// field's kind and rule. Every problem is reported at once in a
+// *[connection.ValidationError], which never holds a value.
 func (r *Resolution) Validate() error { return r.Variable.Type.ValidateValues(r.Values) }
