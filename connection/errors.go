@@ -2,7 +2,9 @@ package connection
 
 import (
 	"errors"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // ErrInvalid is matched (with errors.Is) by every *[ValidationError].
@@ -20,9 +22,12 @@ type FieldError struct {
 	Reason string
 }
 
+// String returns "key (label): reason", leaving out the label when it is
+// empty or equal to the key. A key that is not plain printable text (it may
+// come from outside input) is quoted.
 func (e FieldError) String() string {
 	var b strings.Builder
-	b.WriteString(e.Key)
+	b.WriteString(plain(e.Key))
 	if e.Label != "" && e.Label != e.Key {
 		b.WriteString(" (")
 		b.WriteString(e.Label)
@@ -43,6 +48,8 @@ type ValidationError struct {
 	Problems []FieldError
 }
 
+// Error lists every problem: "connection: invalid <subject>: key (label):
+// reason; ...".
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	b.WriteString("connection: invalid ")
@@ -69,6 +76,21 @@ func (e *ValidationError) Field(key string) []FieldError {
 		}
 	}
 	return out
+}
+
+// plain returns s, or s quoted when it is empty or holds anything but
+// printable characters other than the separators Error uses, so that a key
+// from outside input cannot forge or hide entries of the message.
+func plain(s string) string {
+	if s == "" || strings.ContainsAny(s, ";()") {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // problems collects FieldErrors and turns them into a *ValidationError.

@@ -13,14 +13,15 @@ const (
 	KindPassword Kind = "password" // one line of secret text; always secret
 	KindText     Kind = "text"     // several lines of text (a PEM key, a JSON blob)
 	KindURL      Kind = "url"      // an absolute http or https URL
-	KindBoolean  Kind = "boolean"  // "true" or "false"
-	KindNumber   Kind = "number"   // a decimal number
+	KindBoolean  Kind = "boolean"  // "true" or "false" (any strconv.ParseBool form)
+	KindNumber   Kind = "number"   // a finite decimal number
 	KindChoice   Kind = "choice"   // one of Field.Choices
 )
 
+// valid reports whether k is a known kind; "" means KindString.
 func (k Kind) valid() bool {
 	switch k {
-	case KindString, KindPassword, KindText, KindURL, KindBoolean, KindNumber, KindChoice:
+	case "", KindString, KindPassword, KindText, KindURL, KindBoolean, KindNumber, KindChoice:
 		return true
 	}
 	return false
@@ -31,7 +32,8 @@ func (k Kind) valid() bool {
 // people see and may be renamed (see [Type.Relabel]).
 type Field struct {
 	// Key identifies the field in values, templates, defaults and code.
-	// It must match [A-Za-z][A-Za-z0-9_.-]* and is unique within its type.
+	// It must satisfy [ValidKey] (a letter, then up to 127 letters, digits,
+	// '_', '.' or '-') and be unique within its type.
 	Key string `json:"key" yaml:"key"`
 	// Label is the human-readable name; empty means Key.
 	Label string `json:"label,omitempty" yaml:"label,omitempty"`
@@ -42,15 +44,20 @@ type Field struct {
 	// Default is the type's own default value, the lowest layer of resolution.
 	// A secret field should not carry a default.
 	Default string `json:"default,omitempty" yaml:"default,omitempty"`
-	// Placeholder, Example and Comments help people fill the field in.
+	// Placeholder is shown in an empty input, such as "https://acme.example".
 	Placeholder string `json:"placeholder,omitempty" yaml:"placeholder,omitempty"`
-	Example     string `json:"example,omitempty" yaml:"example,omitempty"`
-	Comments    string `json:"comments,omitempty" yaml:"comments,omitempty"`
+	// Example is a sample value shown as help next to the input.
+	Example string `json:"example,omitempty" yaml:"example,omitempty"`
+	// Comments is longer help text: where to find the value, what it is for.
+	Comments string `json:"comments,omitempty" yaml:"comments,omitempty"`
 	// Choices lists the allowed values of a KindChoice field.
 	Choices []string `json:"choices,omitempty" yaml:"choices,omitempty"`
 	// Rule is a validation rule in go-playground/validator tag syntax, such as
 	// "url", "hostname", "uuid", "min=8" or "hostname|ip". It applies to
-	// non-empty values; emptiness is governed by Required.
+	// non-empty values; emptiness is governed by Required. Number fields are
+	// checked as float64 ("min=8" means at least 8), boolean fields as bool,
+	// all others as strings ("min=8" means at least 8 characters). Rules that
+	// refer to other fields (eqfield, required_if, ...) are refused.
 	Rule string `json:"rule,omitempty" yaml:"rule,omitempty"`
 	// Secret marks the value as sensitive: it is sealed at rest, never shown
 	// back, never logged. KindPassword fields are always secret.

@@ -66,9 +66,13 @@ func (s Status) Color() string {
 
 // Health is a connection's status with the reason and time of its last change.
 type Health struct {
-	Status Status    `json:"status"`
-	Reason string    `json:"reason,omitempty"`
-	Since  time.Time `json:"since,omitzero"`
+	// Status is the current status.
+	Status Status `json:"status"`
+	// Reason says why, for StatusError (for example "refresh failed:
+	// invalid_grant"); it never holds a secret.
+	Reason string `json:"reason,omitempty"`
+	// Since is when Status last changed.
+	Since time.Time `json:"since,omitzero"`
 }
 
 // Source says where a resolved value came from.
@@ -76,20 +80,32 @@ type Source string
 
 // The sources, from lowest to highest precedence.
 const (
-	SourceNone            Source = ""
-	SourceTypeDefault     Source = "type-default"
-	SourceTemplate        Source = "template"
+	// SourceNone: no layer gave a value.
+	SourceNone Source = ""
+	// SourceTypeDefault: the field's default in the type declaration.
+	SourceTypeDefault Source = "type-default"
+	// SourceTemplate: the connection template the variable references.
+	SourceTemplate Source = "template"
+	// SourceVariableDefault: the variable's default for the field.
 	SourceVariableDefault Source = "variable-default"
-	SourceCustomer        Source = "customer"
-	SourceHost            Source = "host"
+	// SourceCustomer: an instance value the customer entered.
+	SourceCustomer Source = "customer"
+	// SourceHost: an instance value the host application set
+	// programmatically (for example for an Embedded field).
+	SourceHost Source = "host"
 )
 
 // Instance identifies one customer's deployment of an integration version:
 // the identities the OAuth 2.0 custom redirects report and that logs name.
 type Instance struct {
-	ID                 string `json:"instanceId" yaml:"instanceId"`
-	Name               string `json:"instanceName" yaml:"instanceName"`
-	IntegrationID      string `json:"integrationId" yaml:"integrationId"`
-	IntegrationName    string `json:"integrationName" yaml:"integrationName"`
-	IntegrationVersion int    `json:"integrationVersion" yaml:"integrationVersion"`
+	// ID is the instance id (the instanceId redirect parameter).
+	ID string `json:"instanceId" yaml:"instanceId"`
+	// Name is the instance's display name (instanceName).
+	Name string `json:"instanceName" yaml:"instanceName"`
+	// IntegrationID is the deployed integration's id (integrationId).
+	IntegrationID string `json:"integrationId" yaml:"integrationId"`
+	// IntegrationName is its display name (integrationName).
+	IntegrationName string `json:"integrationName" yaml:"integrationName"`
+	// IntegrationVersion is the published version the instance runs.
+	IntegrationVersion int `json:"integrationVersion" yaml:"integrationVersion"`
 }

@@ -33,15 +33,16 @@ type Auth struct {
 	// Field is the field holding the API key (AuthHeader, AuthQuery).
 	Field string `json:"field,omitempty" yaml:"field,omitempty"`
 	// Header is the header name for AuthHeader (for example "X-API-Key" or
-	// "Authorization").
+	// "Authorization"); it must be a valid header name.
 	Header string `json:"header,omitempty" yaml:"header,omitempty"`
 	// Prefix is prepended to the value in the header, such as "Bearer " or
-	// "Token ".
+	// "Token "; it must not contain line breaks.
 	Prefix string `json:"prefix,omitempty" yaml:"prefix,omitempty"`
 	// Param is the query parameter name for AuthQuery.
 	Param string `json:"param,omitempty" yaml:"param,omitempty"`
-	// UsernameField and PasswordField hold the Basic credentials.
+	// UsernameField is the field holding the Basic user name (AuthBasic).
 	UsernameField string `json:"usernameField,omitempty" yaml:"usernameField,omitempty"`
+	// PasswordField is the field holding the Basic password (AuthBasic).
 	PasswordField string `json:"passwordField,omitempty" yaml:"passwordField,omitempty"`
 }
 
@@ -105,13 +106,18 @@ func (t Type) Clone() Type {
 }
 
 // Declare checks a connection type and returns the normalized copy to use:
-// labels default to keys, password fields are secret, the standard OAuth 2.0
-// fields are added where missing, and the auth method gets its default. Every
-// problem is reported at once in a *[ValidationError]. t is not modified.
+// labels default to keys, kinds to [KindString], password fields are secret,
+// the auth method gets its default, and for a type with OAuth2 settings the
+// standard fields ([FieldClientID], [FieldClientSecret], [FieldAuthorizeURL],
+// [FieldTokenURL], [FieldRevokeURL], [FieldScopes]) are added where missing,
+// with the URLs and scopes of the settings as their defaults. Every problem is
+// reported at once in a *[ValidationError]. t is not modified.
 func Declare(t Type) (Type, error) {
 	d := t.Clone()
 	d.normalize()
-	if err := d.Validate(); err != nil {
+	p := &problems{subject: fmt.Sprintf("type %q", t.Key)}
+	d.validateInto(p, "")
+	if err := p.err(); err != nil {
 		return Type{}, err
 	}
 	return d, nil
@@ -127,7 +133,12 @@ func MustDeclare(t Type) Type {
 	return d
 }
 
+// normalize fills in what a declaration may leave out. It is idempotent, so a
+// declared type normalizes to itself.
 func (t *Type) normalize() {
+	if t.OAuth2 != nil {
+		t.addOAuth2Fields()
+	}
 	for i := range t.Fields {
 		f := &t.Fields[i]
 		if f.Kind == "" {
@@ -147,26 +158,46 @@ func (t *Type) normalize() {
 			t.Auth.Method = AuthNone
 		}
 	}
-	if t.OAuth2 == nil {
-		return
-	}
+}
+
+// addOAuth2Fields adds the standard OAuth 2.0 fields a type does not declare
+// and completes the ones it does: an empty kind or default is taken from the
+// standard field, and the client secret is always secret. A URL field is added
+// only when the settings give its URL, so that a type with neither the URL nor
+// its own field fails validation instead of silently requiring a value.
+func (t *Type) addOAuth2Fields() {
 	o := t.OAuth2
-	add := func(f Field) {
-		if !t.HasField(f.Key) {
-			t.Fields = append(t.Fields, f)
+	authCode := o.GrantOrDefault() == GrantAuthorizationCode
+	std := []struct {
+		f   Field
+		add bool
+	}{
+		{Field{Key: FieldClientID, Label: "Client ID", Kind: KindString, Required: true}, true},
+		{Field{Key: FieldClientSecret, Label: "Client Secret", Kind: KindPassword, Secret: true, Required: !authCode}, true},
+		{Field{Key: FieldAuthorizeURL, Label: "Authorize URL", Kind: KindURL, Required: true, Default: o.AuthorizeURL}, authCode && o.AuthorizeURL != ""},
+		{Field{Key: FieldTokenURL, Label: "Token URL", Kind: KindURL, Required: true, Default: o.TokenURL}, o.TokenURL != ""},
+		{Field{Key: FieldRevokeURL, Label: "Revoke URL", Kind: KindURL, Default: o.RevokeURL}, o.RevokeURL != ""},
+		{Field{Key: FieldScopes, Label: "Scopes", Kind: KindString, Default: strings.Join(o.Scopes, o.SeparatorOrDefault())}, true},
+	}
+	for _, s := range std {
+		i := slices.IndexFunc(t.Fields, func(f Field) bool { return f.Key == s.f.Key })
+		if i < 0 {
+			if s.add {
+				t.Fields = append(t.Fields, s.f)
+			}
+			continue
+		}
+		f := &t.Fields[i]
+		if f.Kind == "" {
+			f.Kind = s.f.Kind
+		}
+		if f.Default == "" {
+			f.Default = s.f.Default
+		}
+		if f.Key == FieldClientSecret {
+			f.Secret = true
 		}
 	}
-	add(Field{Key: FieldClientID, Label: "Client ID", Kind: KindString, Required: true})
-	add(Field{Key: FieldClientSecret, Label: "Client Secret", Kind: KindPassword, Secret: true,
-		Required: o.GrantOrDefault() == GrantClientCredentials})
-	if o.GrantOrDefault() == GrantAuthorizationCode {
-		add(Field{Key: FieldAuthorizeURL, Label: "Authorize URL", Kind: KindURL, Required: true, Default: o.AuthorizeURL, Rule: "url"})
-	}
-	add(Field{Key: FieldTokenURL, Label: "Token URL", Kind: KindURL, Required: true, Default: o.TokenURL, Rule: "url"})
-	if o.RevokeURL != "" {
-		add(Field{Key: FieldRevokeURL, Label: "Revoke URL", Kind: KindURL, Default: o.RevokeURL, Rule: "url"})
-	}
-	add(Field{Key: FieldScopes, Label: "Scopes", Kind: KindString, Default: strings.Join(o.Scopes, o.SeparatorOrDefault())})
 }
 
 // Relabel returns a copy of the type whose fields are shown with other labels,

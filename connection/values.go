@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -74,7 +75,8 @@ func (v Values) String(key string) string { return v.m[key].Reveal() }
 func (v Values) Secret(key string) Secret { return v.m[key] }
 
 // Bool returns the value of key read as a boolean. An absent or empty value is
-// false; anything but a strconv.ParseBool form is an error naming the key.
+// false; anything but a strconv.ParseBool form is an error naming the key
+// (never the value) and matching [ErrInvalid].
 func (v Values) Bool(key string) (bool, error) {
 	s := v.String(key)
 	if s == "" {
@@ -88,9 +90,10 @@ func (v Values) Bool(key string) (bool, error) {
 }
 
 // Int returns the value of key read as a base-10 integer. An absent or empty
-// value is 0; anything else that is not an integer is an error naming the key.
+// value is 0; anything else that is not an integer is an error naming the key
+// (never the value) and matching [ErrInvalid].
 func (v Values) Int(key string) (int64, error) {
-	s := strings.TrimSpace(v.String(key))
+	s := v.String(key)
 	if s == "" {
 		return 0, nil
 	}
@@ -101,8 +104,26 @@ func (v Values) Int(key string) (int64, error) {
 	return n, nil
 }
 
-// URL returns the value of key parsed as an absolute http or https URL. An
-// absent or empty value is an error, as is anything else that is not one.
+// Float returns the value of key read as a finite decimal number, as a
+// [KindNumber] field holds. An absent or empty value is 0; anything else that
+// is not one is an error naming the key (never the value) and matching
+// [ErrInvalid].
+func (v Values) Float(key string) (float64, error) {
+	s := v.String(key)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+		return 0, fmt.Errorf("connection: field %q is not a finite number: %w", key, ErrInvalid)
+	}
+	return n, nil
+}
+
+// URL returns the value of key parsed as an absolute http or https URL
+// without user information. An absent or empty value is an error, as is
+// anything else that is not one; errors name the key (never the value) and
+// match [ErrInvalid].
 func (v Values) URL(key string) (*url.URL, error) {
 	s := v.String(key)
 	if s == "" {
@@ -133,7 +154,8 @@ func (v Values) Equal(o Values) bool {
 	return maps.EqualFunc(v.m, o.m, Secret.Equal)
 }
 
-// Format prints the keys only, such as Values{apiKey, host}, for every verb.
+// Format implements fmt.Formatter: every verb prints the keys only, such as
+// Values{apiKey, host}, never a value.
 func (v Values) Format(f fmt.State, _ rune) {
 	_, _ = fmt.Fprintf(f, "Values{%s}", strings.Join(v.Keys(), ", "))
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Visibility says who sees and sets a field of a connection config variable.
@@ -23,6 +25,7 @@ const (
 	Hidden Visibility = "hidden"
 )
 
+// valid reports whether v is a known visibility; "" means Customer.
 func (v Visibility) valid() bool {
 	switch v {
 	case "", Customer, Embedded, Hidden:
@@ -37,8 +40,10 @@ type Level string
 
 // The levels. The zero value means InstanceLevel.
 const (
+	// InstanceLevel: one connection shared by every user of the instance.
 	InstanceLevel Level = "instance"
-	UserLevel     Level = "user"
+	// UserLevel: one connection per user of the instance.
+	UserLevel Level = "user"
 )
 
 // Variable is a connection config variable of an integration: a slot bound to
@@ -46,24 +51,29 @@ const (
 // and a visibility; it may reference a template whose values pre-fill (and
 // hide) some fields, and it may name custom pages to send the browser to
 // after an OAuth 2.0 callback.
+//
+// Build a Variable as a literal and pass it to [DeclareVariable].
 type Variable struct {
 	// Key identifies the variable within its integration, such as
-	// "Acme Connection". Any non-empty string of at most 256 bytes.
+	// "Acme Connection": 1 to 256 bytes of printable UTF-8.
 	Key string `json:"key" yaml:"key"`
-	// Type is the connection type the variable binds (a declared Type).
+	// Type is the connection type the variable binds. [DeclareVariable]
+	// normalizes it as [Declare] does.
 	Type Type `json:"type" yaml:"type"`
 	// Defaults are per-field defaults that override the type's defaults.
-	// Secret defaults are sealed at rest like any secret value.
+	// They may hold secrets, so they are not JSON or YAML encoded with the
+	// variable; a store seals them like any secret value.
 	Defaults Values `json:"-" yaml:"-"`
 	// Visibility maps field keys to visibilities; a field not listed is
 	// Customer.
 	Visibility map[string]Visibility `json:"visibility,omitempty" yaml:"visibility,omitempty"`
 	// Template is the id of a connection template, or "".
 	Template string `json:"template,omitempty" yaml:"template,omitempty"`
-	// SuccessRedirect and FailureRedirect are absolute http(s) URLs the
-	// browser is sent to after an OAuth 2.0 callback; "" shows connkit's own
-	// page.
+	// SuccessRedirect is an absolute http(s) URL, without user information or
+	// fragment, that the browser is sent to after a successful OAuth 2.0
+	// callback; "" shows connkit's own page.
 	SuccessRedirect string `json:"successRedirect,omitempty" yaml:"successRedirect,omitempty"`
+	// FailureRedirect is the same for a failed callback.
 	FailureRedirect string `json:"failureRedirect,omitempty" yaml:"failureRedirect,omitempty"`
 	// Level is InstanceLevel (the zero value) or UserLevel.
 	Level Level `json:"level,omitempty" yaml:"level,omitempty"`
@@ -77,6 +87,14 @@ func (v *Variable) VisibilityOf(field string) Visibility {
 	return Customer
 }
 
+// LevelOrDefault returns Level, or InstanceLevel when empty.
+func (v *Variable) LevelOrDefault() Level {
+	if v.Level == "" {
+		return InstanceLevel
+	}
+	return v.Level
+}
+
 // Clone returns a deep copy of v.
 func (v Variable) Clone() Variable {
 	v.Type = v.Type.Clone()
@@ -85,43 +103,50 @@ func (v Variable) Clone() Variable {
 	return v
 }
 
-// Validate checks the variable and its type and reports every problem at once
-// in a *[ValidationError]: the type's own problems, visibilities and defaults
-// for fields the type does not have, defaults that fail their field's rule,
-// a hidden required field that nothing fills (no default, no template), and
-// redirect URIs that are not absolute http(s) URLs without user information or
-// fragment.
+// Validate checks the variable and its (normalized) type and reports every
+// problem at once in a *[ValidationError]. Problem keys are paths: "key",
+// "type.<...>" for the type's own problems (see [Type.Validate]),
+// "visibility.<field>" for a visibility of a field the type does not have, an
+// unknown visibility, or a hidden required field that nothing fills (no type
+// default, no variable default, no template), "defaults.<field>" for a default
+// of a field the type does not have or one that fails its field's kind or
+// rule, "successRedirect" and "failureRedirect" for a redirect URI that is not
+// an absolute http(s) URL without user information or fragment, and "level".
+// v is not modified.
 func (v *Variable) Validate() error {
 	p := &problems{subject: fmt.Sprintf("variable %q", v.Key)}
-	if v.Key == "" || len(v.Key) > 256 {
-		p.add("key", "", "variable key must be 1 to 256 bytes")
+	if v.Key == "" || len(v.Key) > 256 || !utf8.ValidString(v.Key) || strings.IndexFunc(v.Key, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		p.add("key", "", "variable key must be 1 to 256 bytes of printable UTF-8")
 	}
-	v.Type.validateInto(p, "type.")
+	t := v.Type.Clone()
+	t.normalize()
+	t.validateInto(p, "type.")
 	for _, k := range slices.Sorted(maps.Keys(v.Visibility)) {
 		vis := v.Visibility[k]
-		f, ok := v.Type.Field(k)
-		if !ok {
-			p.add(k, "", "visibility given for a field the type does not have")
-			continue
-		}
-		if !vis.valid() {
-			p.add(k, f.DisplayLabel(), fmt.Sprintf("unknown visibility %q", vis))
+		f, ok := t.Field(k)
+		switch {
+		case !ok:
+			p.add("visibility."+k, "", "visibility given for a field the type does not have")
+		case !vis.valid():
+			p.add("visibility."+k, f.DisplayLabel(), fmt.Sprintf("unknown visibility %q", vis))
 		}
 	}
 	for _, k := range v.Defaults.Keys() {
-		f, ok := v.Type.Field(k)
+		f, ok := t.Field(k)
 		if !ok {
-			p.add(k, "", "default given for a field the type does not have")
+			p.add("defaults."+k, "", "default given for a field the type does not have")
 			continue
 		}
-		if reason := checkValue(f, v.Defaults.String(k)); v.Defaults.String(k) != "" && reason != "" {
-			p.add(k, f.DisplayLabel(), "default "+reason)
+		if d := v.Defaults.String(k); d != "" {
+			if reason := checkValue(f, d); reason != "" {
+				p.add("defaults."+k, f.DisplayLabel(), "default "+reason)
+			}
 		}
 	}
 	if v.Template == "" {
-		for _, f := range v.Type.Fields {
+		for _, f := range t.Fields {
 			if f.Required && v.VisibilityOf(f.Key) == Hidden && f.Default == "" && v.Defaults.String(f.Key) == "" {
-				p.add(f.Key, f.DisplayLabel(), "required hidden field has no default and no template")
+				p.add("visibility."+f.Key, f.DisplayLabel(), "required hidden field has no default and no template")
 			}
 		}
 	}
@@ -141,18 +166,21 @@ func (v *Variable) Validate() error {
 	return p.err()
 }
 
-// DeclareVariable checks a variable and returns a deep copy to use.
+// DeclareVariable checks a variable and returns a deep copy to use, with its
+// type normalized as [Declare] does. Every problem is reported at once in a
+// *[ValidationError] (see [Variable.Validate]). v is not modified.
 func DeclareVariable(v Variable) (Variable, error) {
-	c := v.Clone()
-	if err := c.Validate(); err != nil {
+	if err := v.Validate(); err != nil {
 		return Variable{}, err
 	}
+	c := v.Clone()
+	c.Type.normalize()
 	return c, nil
 }
 
 // checkRedirect validates a custom redirect URI: absolute http(s), a host, no
 // user information, no fragment. Checked when a variable is declared so the
-// callback can never be turned into an open redirect.
+// callback can never be turned into an open redirect to another scheme.
 func checkRedirect(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || !u.IsAbs() || u.Host == "" {
