@@ -14,10 +14,10 @@ const Redacted = "[REDACTED]"
 // handlers), encoding/json and encoding.TextMarshaler users show [Redacted]
 // instead of the value. Only [Secret.Reveal] returns the value.
 //
-// fmt prints a Secret held in an unexported struct field by reflection,
-// without calling its methods. That path shows the redaction marker and a
-// pointer too, never the value, because the value lives behind the pointer
-// and fmt does not follow pointers below the top level.
+// Printers that work by reflection (fmt on a Secret in an unexported struct
+// field, which cannot call its methods; go-cmp's diff reporter) show the
+// redaction marker and an address, never the value: the value is held only
+// by a closure, and no printer looks inside a function.
 //
 // The zero Secret is empty. Secrets are immutable and safe to copy and to use
 // from many goroutines. Compare them with [Secret.Equal], not ==, which
@@ -29,14 +29,16 @@ type Secret struct {
 	box      *secretBox
 }
 
-type secretBox struct{ v string }
+// secretBox holds the value in a closure, which reflection cannot look into;
+// the pointer keeps Secret comparable.
+type secretBox struct{ reveal func() string }
 
 // NewSecret wraps s. An empty s gives the zero (empty) Secret.
 func NewSecret(s string) Secret {
 	if s == "" {
 		return Secret{}
 	}
-	return Secret{redacted: Redacted, box: &secretBox{v: s}}
+	return Secret{redacted: Redacted, box: &secretBox{reveal: func() string { return s }}}
 }
 
 // Reveal returns the plaintext value. Call it only at the moment the value is
@@ -45,7 +47,7 @@ func (s Secret) Reveal() string {
 	if s.box == nil {
 		return ""
 	}
-	return s.box.v
+	return s.box.reveal()
 }
 
 // IsZero reports whether the secret is empty.
