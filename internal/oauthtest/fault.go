@@ -33,6 +33,10 @@ type Fault struct {
 	// Release, when closed, ends a Hang. Nil waits for the request's
 	// context or the end of the test only.
 	Release <-chan struct{}
+	// Hanging, if set, is called when a request starts to hang, so a test
+	// over a real socket knows when to cancel or release it. (Inside a
+	// testing/synctest bubble, synctest.Wait does the same.)
+	Hanging func()
 }
 
 type faultEntry struct {
@@ -95,6 +99,9 @@ func takeFault(q *[]*faultEntry, grantType string, token bool) (Fault, bool) {
 // or abandoned because the client went away); false means serve normally.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
 	if f.Hang {
+		if f.Hanging != nil {
+			f.Hanging()
+		}
 		select {
 		case <-r.Context().Done():
 			return true

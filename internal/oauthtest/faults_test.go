@@ -223,3 +223,19 @@ func TestExpiryUnderSynctest(t *testing.T) {
 		}
 	})
 }
+
+// TestHangOverLoopback checks that a hang over a real socket ends when the
+// client gives up, so the server's cleanup does not wait for it.
+func TestHangOverLoopback(t *testing.T) {
+	s := newServer(t, oauthtest.AuthStyleAny, oauthtest.Config{})
+	ctx, cancel := context.WithCancel(clientCtx(t, s))
+	defer cancel()
+	s.FailToken(1, oauthtest.Fault{Hang: true, Hanging: cancel})
+	cc := clientcredentials.Config{ClientID: clientID, ClientSecret: clientSecret, TokenURL: s.TokenURL(), AuthStyle: oauth2.AuthStyleInHeader}
+	if _, err := cc.Token(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if _, err := cc.Token(clientCtx(t, s)); err != nil {
+		t.Fatalf("call after the hang: %v", err)
+	}
+}

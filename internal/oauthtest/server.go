@@ -184,9 +184,18 @@ type Server struct {
 	state state
 }
 
+// TB is the part of testing.TB the constructors use; *testing.T,
+// *testing.B and *testing.F satisfy it.
+type TB interface {
+	Helper()
+	Cleanup(func())
+}
+
+var _ TB = testing.TB(nil)
+
 // New starts a server on a loopback address with httptest and closes it
-// when the test ends.
-func New(t testing.TB, cfg Config) *Server {
+// when the test ends (t.Cleanup).
+func New(t TB, cfg Config) *Server {
 	t.Helper()
 	s := newServer(cfg)
 	s.ts = httptest.NewServer(s.handler)
@@ -207,7 +216,7 @@ func New(t testing.TB, cfg Config) *Server {
 // [Server.Client] or [Server.Handler]. No goroutine or socket is involved,
 // so it can be made and used inside a testing/synctest bubble. Hanging
 // requests are released when the test ends.
-func NewUnstarted(t testing.TB, cfg Config) *Server {
+func NewUnstarted(t TB, cfg Config) *Server {
 	t.Helper()
 	s := newServer(cfg)
 	s.setURL(UnstartedURL)
