@@ -1,0 +1,87 @@
+// Package storetest is the conformance suite for implementations of
+// [store.Store]. An implementation proves it keeps the contract documented in
+// package store by running every test here with one call, the way
+// gocloud.dev's drivertest packages are used:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T, opts storetest.Options) store.Store {
+//			s, err := mystore.Open(..., mystore.Options{Now: opts.Now, LogRetention: opts.LogRetention})
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// and reports comparable performance numbers with [Benchmark].
+//
+// # What the open function must do
+//
+// Run calls open once per subtest. Each call must return a new, empty store
+// that shares no records with any store returned before (a fresh SQLite file,
+// a fresh PostgreSQL schema, a new in-memory value): the suite asserts exact
+// listings. open registers its own cleanup with t.Cleanup and fails the test
+// with t.Fatal when it cannot open a store.
+//
+// The store must take every time it needs from [Options.Now]: UpdatedAt and
+// CreatedAt stamps, the default time of a log entry, lease expiry and pending
+// authorization expiry. The suite drives that clock forward instead of
+// sleeping, so a store that reads the wall clock or its database's now()
+// fails the expiry tests. It must keep at most [Options.LogRetention] log
+// entries per connection.
+//
+// # How results are compared
+//
+// Records are compared field by field with go-cmp, with two allowances:
+//
+//   - Times are compared as instants at millisecond precision: a returned time
+//     may differ from the one written by less than a millisecond (a store may
+//     truncate or round to the millisecond) and may be in another location.
+//     A zero time must come back as a zero time (IsZero).
+//   - A nil map or slice and an empty one are equal, so a store need not
+//     remember which of the two it was given. A nil *Token is not equal to a
+//     non-nil one, and a key present with an empty value ("" or empty bytes)
+//     must stay present.
+//
+// Sealed values are opaque bytes (any byte, including zero bytes) and must
+// come back unchanged.
+//
+// # How the suite reads the contract where store.go is terse
+//
+//   - Every error asserted is matched with errors.Is against the sentinels of
+//     package store ([store.ErrNotFound], [store.ErrConflict],
+//     [store.ErrLeaseHeld], [store.ErrTemplateLocked]) or context.Canceled.
+//   - PutConnection with a non-zero revision for a connection that does not
+//     exist is [store.ErrConflict] (the stored revision, 0, differs). So is
+//     an update that moves a connection to a Ref another connection holds.
+//     A connection may change its Ref; the old Ref then finds nothing.
+//   - A connection deleted with DeleteConnection may be created again, with
+//     revision 0, under the same id; it starts with an empty log.
+//   - PutTemplate sets CreatedAt when it creates a template and keeps it on
+//     later writes; it sets UpdatedAt on every write.
+//   - Publish compares template ids as a set: republishing a version with the
+//     same ids in another order is the same publication. A version published
+//     with no template ids is still recorded, so publishing it again with ids
+//     is [store.ErrConflict]. A Publish that failed with [store.ErrNotFound]
+//     recorded nothing, so the version can be published afterwards.
+//   - A pending authorization is expired, and ConsumePending returns
+//     [store.ErrNotFound], once the store's clock is past ExpiresAt.
+//   - A lease is free once the store's clock is past its expiry. The Lease
+//     returned by AcquireLease carries Expires = now + ttl.
+//   - Log entry sequence numbers only need to increase per connection; they
+//     need not start at 1 or be contiguous, and they keep increasing after
+//     retention dropped the oldest entries.
+//   - Every method called with a cancelled context returns an error matching
+//     context.Canceled and changes nothing.
+//
+// The suite never relies on a store accepting records without their parents:
+// it stores an instance before the connections that reference it and a
+// connection before appending to its log, so an implementation may enforce
+// those references (for example with foreign keys).
+//
+// Each group of subtests is named after the part of the contract it checks
+// (Connections, Instances, Templates, Pending, Logs, Leases, Context), so a
+// failing run names the broken promise, and one subtest can be run with
+// -run, for example -run 'Conformance/Leases/ExpiredLeaseCanBeTaken'.
+package storetest

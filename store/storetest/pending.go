@@ -1,0 +1,166 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/connkit/connkit/store"
+)
+
+var pendingTests = []test{
+	{name: "ConsumeRoundTrip", run: testPendingRoundTrip},
+	{name: "ConsumeIsSingleUse", run: testPendingSingleUse},
+	{name: "ConsumeUnknownIsNotFound", run: testPendingUnknown},
+	{name: "PutDuplicateConflicts", run: testPendingDuplicate},
+	{name: "ExpiredIsNotFound", run: testPendingExpired},
+	{name: "Copies", run: testPendingCopies},
+	{name: "ConcurrentConsumersOneWinner", run: testPendingConcurrent},
+}
+
+// stateHash returns a state hash shaped like the real thing: 64 hex digits.
+func stateHash(seed string) string {
+	return fmt.Sprintf("%x", sealedBytes(seed, 32))
+}
+
+func pending(seed string, now time.Time, ttl time.Duration) *store.PendingAuth {
+	return &store.PendingAuth{
+		StateHash:    stateHash(seed),
+		ConnectionID: "conn-" + seed,
+		Ref:          ref("i1", "crm", "user-"+seed),
+		Verifier:     sealedBytes("verifier"+seed, 75),
+		RedirectURI:  "https://host.example.com/oauth/callback",
+		TokenURL:     "https://login.example.com/token",
+		Issuer:       "https://login.example.com",
+		Data:         map[string]string{"user": "user-" + seed, "empty": ""},
+		CreatedAt:    now,
+		ExpiresAt:    now.Add(ttl),
+	}
+}
+
+func testPendingRoundTrip(t *testing.T, e *env) {
+	e.clock.Advance(321 * time.Microsecond)
+	p := pending("a", e.clock.Now(), 10*time.Minute)
+	before := clonePending(p)
+	must(t, e.s.PutPending(e.ctx, p), "PutPending")
+	if d := diff(before, p); d != "" {
+		t.Errorf("PutPending modified its argument (-before +after):\n%s", d)
+	}
+	got, err := e.s.ConsumePending(e.ctx, p.StateHash)
+	must(t, err, "ConsumePending")
+	if d := diff(before, got); d != "" {
+		t.Errorf("ConsumePending (-want +got):\n%s", d)
+	}
+	// A pending authorization without PKCE or data.
+	bare := &store.PendingAuth{
+		StateHash:    stateHash("bare"),
+		ConnectionID: "c1",
+		Ref:          ref("i1", "crm", ""),
+		RedirectURI:  "https://host.example.com/cb",
+		TokenURL:     "https://login.example.com/token",
+		CreatedAt:    e.clock.Now(),
+		ExpiresAt:    e.clock.Now().Add(time.Minute),
+	}
+	must(t, e.s.PutPending(e.ctx, bare), "PutPending (bare)")
+	got, err = e.s.ConsumePending(e.ctx, bare.StateHash)
+	must(t, err, "ConsumePending (bare)")
+	if d := diff(bare, got); d != "" {
+		t.Errorf("ConsumePending (bare) (-want +got):\n%s", d)
+	}
+}
+
+func testPendingSingleUse(t *testing.T, e *env) {
+	p := pending("a", e.clock.Now(), 10*time.Minute)
+	other := pending("b", e.clock.Now(), 10*time.Minute)
+	must(t, e.s.PutPending(e.ctx, p), "PutPending")
+	must(t, e.s.PutPending(e.ctx, other), "PutPending")
+	_, err := e.s.ConsumePending(e.ctx, p.StateHash)
+	must(t, err, "ConsumePending")
+	_, err = e.s.ConsumePending(e.ctx, p.StateHash)
+	wantErr(t, err, store.ErrNotFound, "ConsumePending a second time")
+	got, err := e.s.ConsumePending(e.ctx, other.StateHash)
+	must(t, err, "ConsumePending of another state")
+	if got.ConnectionID != other.ConnectionID {
+		t.Errorf("ConsumePending(b) returned the authorization of %s", got.ConnectionID)
+	}
+}
+
+func testPendingUnknown(t *testing.T, e *env) {
+	_, err := e.s.ConsumePending(e.ctx, stateHash("nope"))
+	wantErr(t, err, store.ErrNotFound, "ConsumePending of an unknown state")
+}
+
+func testPendingDuplicate(t *testing.T, e *env) {
+	p := pending("a", e.clock.Now(), 10*time.Minute)
+	must(t, e.s.PutPending(e.ctx, p), "PutPending")
+	dup := pending("a", e.clock.Now(), 20*time.Minute)
+	dup.ConnectionID = "someone-else"
+	err := e.s.PutPending(e.ctx, dup)
+	wantErr(t, err, store.ErrConflict, "PutPending of an existing state hash")
+	got, err := e.s.ConsumePending(e.ctx, p.StateHash)
+	must(t, err, "ConsumePending")
+	if got.ConnectionID != p.ConnectionID {
+		t.Errorf("the rejected duplicate replaced the original: ConnectionID = %q", got.ConnectionID)
+	}
+}
+
+func testPendingExpired(t *testing.T, e *env) {
+	live := pending("live", e.clock.Now(), 10*time.Minute)
+	dead := pending("dead", e.clock.Now(), 5*time.Minute)
+	must(t, e.s.PutPending(e.ctx, live), "PutPending")
+	must(t, e.s.PutPending(e.ctx, dead), "PutPending")
+	e.clock.Advance(5*time.Minute + time.Second)
+	_, err := e.s.ConsumePending(e.ctx, dead.StateHash)
+	wantErr(t, err, store.ErrNotFound, "ConsumePending after the store's clock passed ExpiresAt")
+	got, err := e.s.ConsumePending(e.ctx, live.StateHash)
+	must(t, err, "ConsumePending before ExpiresAt")
+	if got.ConnectionID != live.ConnectionID {
+		t.Errorf("ConsumePending returned %s", got.ConnectionID)
+	}
+}
+
+func testPendingCopies(t *testing.T, e *env) {
+	p := pending("a", e.clock.Now(), 10*time.Minute)
+	want := clonePending(p)
+	must(t, e.s.PutPending(e.ctx, p), "PutPending")
+	for i := range p.Verifier {
+		p.Verifier[i] ^= 0xff
+	}
+	p.Data["user"] = "scribbled"
+	p.Data["added"] = "scribbled"
+	got, err := e.s.ConsumePending(e.ctx, want.StateHash)
+	must(t, err, "ConsumePending")
+	if d := diff(want, got); d != "" {
+		t.Errorf("changing the record after PutPending changed the stored one (-want +got):\n%s", d)
+	}
+}
+
+func testPendingConcurrent(t *testing.T, e *env) {
+	for round := range 3 {
+		p := pending(fmt.Sprint("round", round), e.clock.Now(), time.Minute)
+		must(t, e.s.PutPending(e.ctx, p), "PutPending")
+		type result struct {
+			got *store.PendingAuth
+			err error
+		}
+		res := race(nil, func(int) result {
+			got, err := e.s.ConsumePending(e.ctx, p.StateHash)
+			return result{got, err}
+		})
+		errs := make([]error, len(res))
+		for i, r := range res {
+			errs[i] = r.err
+			if r.err == nil && r.got == nil {
+				errs[i] = errors.New("nil record without an error")
+			}
+		}
+		won := winners(t, errs, store.ErrNotFound, "concurrent ConsumePending")
+		if len(won) != 1 {
+			t.Fatalf("round %d: %d of %d concurrent consumers got the authorization, want exactly 1", round, len(won), contenders)
+		}
+		if d := diff(p, res[won[0]].got); d != "" {
+			t.Errorf("round %d: the winner got (-want +got):\n%s", round, d)
+		}
+	}
+}
