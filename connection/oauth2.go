@@ -24,7 +24,9 @@ type PKCEMethod string
 
 // The PKCE methods. The zero value means PKCES256.
 const (
-	PKCES256  PKCEMethod = "S256"
+	// PKCES256 sends the SHA-256 of the verifier (the default).
+	PKCES256 PKCEMethod = "S256"
+	// PKCEPlain sends the verifier itself, for providers without S256.
 	PKCEPlain PKCEMethod = "plain"
 	// PKCEOff sends no code challenge, for providers that reject one.
 	PKCEOff PKCEMethod = "off"
