@@ -1,9 +1,11 @@
 package oauthtest
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -226,7 +228,14 @@ func NewUnstarted(t TB, cfg Config) *Server {
 }
 
 func newServer(cfg Config) *Server {
-	cfg.Clients = append([]Client(nil), cfg.Clients...)
+	// Copy what the caller could still change under our feet.
+	cfg.Clients = slices.Clone(cfg.Clients)
+	for i := range cfg.Clients {
+		cfg.Clients[i].RedirectURIs = slices.Clone(cfg.Clients[i].RedirectURIs)
+	}
+	cfg.Scopes = slices.Clone(cfg.Scopes)
+	cfg.ExtraCallbackParams = maps.Clone(cfg.ExtraCallbackParams)
+	cfg.ExtraTokenFields = maps.Clone(cfg.ExtraTokenFields)
 	s := &Server{cfg: cfg, done: make(chan struct{})}
 	s.state.init(cfg)
 	mux := http.NewServeMux()

@@ -44,14 +44,14 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "invalid_request", "token requests must be POST")
 		return
 	}
-	if err := parsePostForm(r); err != nil {
-		s.record(r, "")
-		writeOAuthError(w, err)
-		return
-	}
-	grant := r.PostForm.Get("grant_type")
+	perr := parsePostForm(r)
+	grant := r.PostForm.Get("grant_type") // "" if the form did not parse
 	f, faulted := s.record(r, grant)
 	if faulted && s.applyFault(w, r, f) {
+		return
+	}
+	if perr != nil {
+		writeOAuthError(w, perr)
 		return
 	}
 	for k, v := range r.PostForm {
