@@ -239,3 +239,21 @@ func TestHangOverLoopback(t *testing.T) {
 		t.Fatalf("call after the hang: %v", err)
 	}
 }
+
+// TestHangUntilClientTimeout checks that an *http.Client Timeout ends an
+// in-memory hang, as it would over a socket.
+func TestHangUntilClientTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := oauthtest.NewUnstarted(t, oauthtest.Config{})
+		s.FailRevoke(1, oauthtest.Fault{Hang: true})
+		hc := &http.Client{Transport: s.Transport(), Timeout: 10 * time.Second}
+		start := time.Now()
+		_, err := hc.PostForm(s.RevokeURL(), url.Values{"token": {"x"}})
+		if err == nil || time.Since(start) != 10*time.Second {
+			t.Fatalf("got %v after %v, want a timeout after 10s", err, time.Since(start))
+		}
+		if got := s.Revocations(); len(got) != 1 || got[0].Status != 0 {
+			t.Errorf("Revocations = %+v, want one with Status 0 (no answer)", got)
+		}
+	})
+}

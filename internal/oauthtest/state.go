@@ -140,7 +140,8 @@ type Revocation struct {
 	TokenTypeHint string
 	// ClientID is the authenticated client, or "" if authentication failed.
 	ClientID string
-	// Status is the HTTP status the server answered.
+	// Status is the HTTP status the server answered; 0 while the request
+	// is in progress, or if the client gave up on a hang.
 	Status int
 	// Known tells whether Token was a token the server had issued to the
 	// client.
