@@ -1,0 +1,358 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/connkit/connkit/connection"
+	"github.com/connkit/connkit/store"
+	"github.com/connkit/connkit/template"
+)
+
+// maxCallbackQuery bounds the query string of a callback.
+const maxCallbackQuery = 16 << 10
+
+// callbackQuery is a parsed authorization response (RFC 6749 section
+// 4.1.2). state is set whenever the response carries exactly one
+// well-formed state, even when something else is wrong with it, so the
+// failure can be attributed to its connection.
+type callbackQuery struct {
+	state   string
+	code    string
+	errCode string
+	errDesc string
+	iss     string
+	hasIss  bool
+	params  url.Values
+}
+
+// errMalformedCallback is wrapped by every parse failure of a callback.
+var errMalformedCallback = errors.New("malformed authorization response")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errMalformedCallback}, args...)...)
+}
+
+// parseCallback parses the query string of a callback. It refuses what RFC
+// 6749 and RFC 9700 make suspicious: an unparsable or oversized query, a
+// repeated parameter (section 3.1: parameters must not be included more
+// than once), no state, both code and error, neither of them, and an error
+// code with characters section 4.1.2.1 does not allow.
+func parseCallback(raw string) (callbackQuery, error) {
+	var q callbackQuery
+	if len(raw) > maxCallbackQuery {
+		return q, malformed("query string longer than %d bytes", maxCallbackQuery)
+	}
+	vals, perr := url.ParseQuery(raw)
+	q.params = vals
+	if s := vals["state"]; len(s) == 1 && wellFormedState(s[0]) {
+		q.state = s[0]
+	}
+	if perr != nil {
+		return q, malformed("query string does not parse")
+	}
+	for _, k := range sortedValueKeys(vals) {
+		if len(vals[k]) > 1 {
+			return q, malformed("parameter %q is repeated", sanitize(k, 64))
+		}
+	}
+	switch s, ok := vals["state"]; {
+	case !ok || s[0] == "":
+		return q, malformed("no state parameter")
+	case q.state == "":
+		return q, malformed("state parameter is not one this client issued")
+	}
+	if iss, ok := vals["iss"]; ok {
+		q.hasIss, q.iss = true, iss[0]
+	}
+	code, hasCode := vals["code"]
+	e, hasErr := vals["error"]
+	switch {
+	case hasCode && hasErr:
+		return q, malformed("both code and error are present")
+	case hasErr:
+		if e[0] == "" || !validErrorCode(e[0]) {
+			return q, malformed("error parameter is empty or has invalid characters")
+		}
+		q.errCode = e[0]
+		q.errDesc = sanitize(vals.Get("error_description"), maxDescription)
+		return q, nil
+	case !hasCode || code[0] == "":
+		return q, malformed("neither code nor error is present")
+	}
+	q.code = code[0]
+	return q, nil
+}
+
+// validErrorCode checks the character set of RFC 6749 section 4.1.2.1:
+// %x20-21 / %x23-5B / %x5D-7E, at most 64 of them.
+func validErrorCode(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedValueKeys(v url.Values) []string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// outcome is what a callback ended with.
+type outcome struct {
+	// failed callbacks have code and description set; status is the page's
+	// HTTP status.
+	status      int
+	code        string
+	description string
+	// res, connID and ref are known once the state identified the
+	// connection; res is nil when it could not be resolved.
+	res    *template.Resolution
+	connID string
+	ref    connection.Ref
+}
+
+func (o *outcome) failed() bool { return o.code != "" }
+
+// ServeHTTP is the OAuth 2.0 callback (redirection endpoint) handler. Mount
+// it at the path of FlowConfig.RedirectURL. It accepts GET only.
+//
+// It consumes the response's state (single use: an unknown, expired or
+// replayed state fails), checks iss (RFC 9207) when present or announced,
+// handles the provider's error, exchanges the code at the token URL
+// recorded when the flow started with the PKCE verifier and the same
+// redirect URI, stores the token set sealed with the type's extra token
+// response fields and callback parameters in the connection's metadata, sets
+// the connection's status to configured, logs, and schedules refreshes. A
+// failure never writes credentials and never replaces a working token set;
+// it is written to the connection's log with the provider's error code and
+// description whenever the connection is known.
+//
+// It answers with a 303 to the variable's custom success or failure
+// redirect (with the Redirect* query parameters) when there is one, and
+// otherwise with a small self-contained HTML page. Every answer carries
+// Referrer-Policy: no-referrer and Cache-Control: no-store.
+func (f *Flow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setCallbackHeaders(w.Header())
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writePage(w, http.StatusMethodNotAllowed, "invalid_request", "The callback accepts GET requests only.")
+		return
+	}
+	// Once the state is consumed, the work must finish even if the browser
+	// goes away: the code cannot be used twice.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), callbackTimeout)
+	defer cancel()
+	o := f.callback(ctx, r.URL.RawQuery)
+	if loc := customRedirect(o.res, o.connID, o.ref, o.failed(), o.code, o.description); loc != "" {
+		w.Header().Set("Location", loc)
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
+	if o.failed() {
+		writePage(w, o.status, o.code, o.description)
+		return
+	}
+	writePage(w, http.StatusOK, "", "")
+}
+
+func (f *Flow) callback(ctx context.Context, raw string) outcome {
+	q, perr := parseCallback(raw)
+	if q.state == "" {
+		f.logger.WarnContext(ctx, "connkit: OAuth callback rejected", "reason", perr)
+		return outcome{status: http.StatusBadRequest, code: "invalid_request",
+			description: "The authorization response is malformed or carries no valid state. Start connecting again."}
+	}
+	p, err := f.store.ConsumePending(ctx, hashState(q.state))
+	if err == nil && !f.now().Before(p.ExpiresAt) {
+		err = fmt.Errorf("pending authorization expired at %s: %w", p.ExpiresAt.UTC().Format("15:04:05Z"), store.ErrNotFound)
+	}
+	if err != nil {
+		return f.stateFailure(ctx, q.state, err)
+	}
+	o := outcome{connID: p.ConnectionID, ref: p.Ref}
+	res, err := f.resolver.Resolve(ctx, p.Ref)
+	if err != nil {
+		f.fail(ctx, &o, http.StatusInternalServerError, "server_error", "The connection could not be loaded.", "resolve", err)
+		return o
+	}
+	o.res = res
+	// RFC 9207 section 2.4: check iss before anything else in the response.
+	switch {
+	case q.hasIss && p.Issuer != "" && q.iss != p.Issuer:
+		f.fail(ctx, &o, http.StatusBadRequest, "invalid_request",
+			"The authorization response comes from another issuer than the one the request was sent to.", "issuer",
+			fmt.Errorf("iss %q, expected %q: %w", sanitize(q.iss, 256), p.Issuer, ErrIssuerMismatch))
+		return o
+	case !q.hasIss && p.Data[pendingIssRequired] == "true":
+		f.fail(ctx, &o, http.StatusBadRequest, "invalid_request",
+			"The authorization response lacks the iss parameter its server announces.", "issuer",
+			fmt.Errorf("no iss, expected %q: %w", p.Issuer, ErrIssuerMismatch))
+		return o
+	}
+	if perr != nil {
+		f.fail(ctx, &o, http.StatusBadRequest, "invalid_request", "The authorization response is malformed.", "callback", perr)
+		return o
+	}
+	if q.errCode != "" {
+		desc := q.errDesc
+		if desc == "" {
+			desc = "The provider refused the authorization."
+		}
+		f.fail(ctx, &o, http.StatusBadRequest, q.errCode, desc, "authorize", nil)
+		return o
+	}
+	f.exchange(ctx, &o, p, q)
+	return o
+}
+
+// stateFailure handles a state without a pending authorization: unknown,
+// expired or already used. The connection sealed in the state, when it
+// opens, gets the log entry and its failure redirect.
+func (f *Flow) stateFailure(ctx context.Context, state string, cause error) outcome {
+	o := outcome{status: http.StatusBadRequest, code: "invalid_request",
+		description: "The authorization request is unknown, has expired or was already used. Start connecting again."}
+	if !errors.Is(cause, store.ErrNotFound) {
+		o.status, o.code, o.description = http.StatusInternalServerError, "server_error", "The authorization request could not be read."
+	}
+	connID := stateConnection(f.sealer, state)
+	if connID == "" {
+		f.logger.WarnContext(ctx, "connkit: OAuth callback with unknown state", "error", cause)
+		return o
+	}
+	c, err := f.store.GetConnectionByID(ctx, connID)
+	if err != nil {
+		f.logger.WarnContext(ctx, "connkit: OAuth callback for a vanished connection", "connection", connID, "error", cause)
+		return o
+	}
+	o.connID, o.ref = connID, c.Ref
+	if res, err := f.resolver.Resolve(ctx, c.Ref); err == nil {
+		o.res = res
+	}
+	f.fail(ctx, &o, o.status, o.code, o.description, "state", cause)
+	return o
+}
+
+// exchange trades the code for a token set and stores it.
+func (f *Flow) exchange(ctx context.Context, o *outcome, p *store.PendingAuth, q callbackQuery) {
+	typ := o.res.Variable.Type
+	if typ.OAuth2 == nil || typ.OAuth2.GrantOrDefault() != connection.GrantAuthorizationCode {
+		f.fail(ctx, o, http.StatusBadRequest, "server_error", "The connection no longer uses the authorization code grant.", "exchange", ErrMisconfigured)
+		return
+	}
+	values := o.res.Values.Clone()
+	if values.String(connection.FieldTokenURL) == "" {
+		values.Set(connection.FieldTokenURL, p.TokenURL)
+	}
+	if values.String(connection.FieldAuthorizeURL) == "" {
+		values.Set(connection.FieldAuthorizeURL, p.Data[pendingAuthorizeURL])
+	}
+	ep, err := NewEndpoint(&typ, values, p.RedirectURI)
+	if err != nil {
+		f.fail(ctx, o, http.StatusBadRequest, "server_error", "The connection's OAuth 2.0 settings are incomplete.", "exchange", err)
+		return
+	}
+	// The token URL the flow started against, not one read again now.
+	ep = ep.WithTokenURL(p.TokenURL)
+	var verifier string
+	if p.Verifier != nil {
+		b, err := f.sealer.Open(p.Verifier, store.AssociatedData("pending", p.StateHash, "verifier"))
+		if err != nil {
+			f.fail(ctx, o, http.StatusInternalServerError, "server_error", "The authorization request could not be read.", "exchange", err)
+			return
+		}
+		verifier = string(b)
+	}
+	tok, ot, err := ep.Exchange(ctx, f.client, q.code, verifier)
+	if err != nil {
+		code, desc := "server_error", "The token endpoint could not be reached or answered unexpectedly."
+		if te, ok := errors.AsType[*TokenError](err); ok && te.Code != "" {
+			code, desc = te.Code, te.Description
+			if desc == "" {
+				desc = "The token endpoint refused the authorization code."
+			}
+		}
+		f.fail(ctx, o, http.StatusBadGateway, code, desc, "exchange", err)
+		return
+	}
+	meta := ep.ExtraFields(ot)
+	for _, k := range typ.OAuth2.CallbackParams {
+		if v := sanitize(q.params.Get(k), 256); v != "" {
+			if meta == nil {
+				meta = make(map[string]string)
+			}
+			meta[k] = v
+		}
+	}
+	if _, err := f.saveToken(ctx, p.ConnectionID, p.Ref, typ.OAuth2, tok, meta); err != nil {
+		f.fail(ctx, o, http.StatusInternalServerError, "server_error", "The connection could not be saved.", "store", err)
+		return
+	}
+	if f.scheduler != nil {
+		if tok.RefreshToken.IsZero() {
+			f.scheduler.Unschedule(p.ConnectionID)
+		} else {
+			f.scheduler.Schedule(p.ConnectionID, p.Ref, tok.Expiry)
+		}
+	}
+	attrs := tokenAttrs(tok)
+	if len(meta) > 0 {
+		attrs["metadata"] = sanitize(joinSorted(meta), 512)
+	}
+	f.journal.record(ctx, p.ConnectionID, p.Ref, slog.LevelInfo, EventConnected, "connected", attrs)
+}
+
+// fail records a failed callback in o, in the connection's log (with the
+// provider's error code and description) and, for a connection without a
+// token set, in its status.
+func (f *Flow) fail(ctx context.Context, o *outcome, status int, code, description, stage string, cause error) {
+	o.status, o.code, o.description = status, sanitize(code, 64), sanitize(description, maxDescription)
+	if o.code == "" {
+		o.code = "server_error"
+	}
+	if o.connID == "" {
+		f.logger.WarnContext(ctx, "connkit: OAuth callback failed", "stage", stage, "error", o.code)
+		return
+	}
+	attrs := map[string]string{"stage": stage, "error": o.code, "error_description": o.description}
+	if cause != nil {
+		attrs["detail"] = sanitize(cause.Error(), 512)
+		if te, ok := errors.AsType[*TokenError](cause); ok && te.StatusCode != 0 {
+			attrs["http_status"] = fmt.Sprint(te.StatusCode)
+		}
+	}
+	f.journal.record(ctx, o.connID, o.ref, slog.LevelWarn, EventConnectFailed, "CONNECT failed", attrs)
+	f.markFailed(ctx, o.connID, "connect failed: "+o.code)
+}
+
+// joinSorted lists the keys of m for a log, never values.
+func joinSorted(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := ""
+	for i, k := range keys {
+		if i > 0 {
+			out += ","
+		}
+		out += k
+	}
+	return out
+}

@@ -1,0 +1,111 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/connkit/connkit/connection"
+)
+
+// ConnectClientCredentials obtains a token set for the connection at ref,
+// whose type uses the client credentials grant (RFC 6749 section 4.4),
+// without a browser, and stores it sealed: the connection record is created
+// when absent, its status becomes configured and the event is logged. Such
+// a token set has no refresh token, so it is not scheduled for refresh;
+// [Flow.ClientCredentialsToken] renews it when it nears expiry.
+//
+// A failure (a *TokenError from the provider, ErrMisconfigured for a type
+// with another grant or unusable values) is logged to the connection and
+// never replaces a stored token set.
+func (f *Flow) ConnectClientCredentials(ctx context.Context, ref connection.Ref) error {
+	_, err := f.obtainClientCredentials(ctx, ref, false)
+	return err
+}
+
+// ClientCredentialsToken returns the connection's client-credentials token
+// set: the stored one while it is valid beyond the type's refresh leeway,
+// otherwise a new one obtained from the provider and stored (as
+// ConnectClientCredentials does). Concurrent calls for one connection in
+// this process share one token request.
+func (f *Flow) ClientCredentialsToken(ctx context.Context, ref connection.Ref) (Token, error) {
+	if err := ref.Validate(); err != nil {
+		return Token{}, err
+	}
+	if tok, ok := f.storedClientCredentials(ctx, ref); ok {
+		return tok, nil
+	}
+	v, err, _ := f.ccGroup.Do(ref.String(), func() (any, error) {
+		ctx := context.WithoutCancel(ctx)
+		// Another caller may have renewed it while this one waited.
+		if tok, ok := f.storedClientCredentials(ctx, ref); ok {
+			return tok, nil
+		}
+		return f.obtainClientCredentials(ctx, ref, true)
+	})
+	if err != nil {
+		return Token{}, err
+	}
+	return v.(Token), nil
+}
+
+// storedClientCredentials returns the stored token set when it is still
+// fresh: valid for longer than the type's leeway.
+func (f *Flow) storedClientCredentials(ctx context.Context, ref connection.Ref) (Token, bool) {
+	c, err := f.store.GetConnection(ctx, ref)
+	if err != nil || c.Token == nil {
+		return Token{}, false
+	}
+	tok, err := OpenToken(f.sealer, c.ID, c.Token)
+	if err != nil {
+		return Token{}, false
+	}
+	res, err := f.resolver.Resolve(ctx, ref)
+	if err != nil || res.Variable.Type.OAuth2 == nil {
+		return Token{}, false
+	}
+	leeway := res.Variable.Type.OAuth2.Leeway(tok.Expiry.Sub(tok.ObtainedAt))
+	if !tok.Valid(f.now().Add(leeway)) {
+		return Token{}, false
+	}
+	return tok, true
+}
+
+func (f *Flow) obtainClientCredentials(ctx context.Context, ref connection.Ref, renew bool) (Token, error) {
+	cs, err := f.prepare(ctx, ref, connection.GrantClientCredentials, true)
+	if err != nil {
+		if cs != nil && cs.res != nil && cs.res.ConnectionID != "" {
+			f.journal.record(ctx, cs.res.ConnectionID, ref, slog.LevelWarn, EventConnectFailed,
+				"client credentials grant could not start", errorAttrs("client_credentials", err))
+		}
+		return Token{}, err
+	}
+	connID, err := f.ensureConnection(ctx, ref, cs.res.ConnectionID)
+	if err != nil {
+		return Token{}, err
+	}
+	tok, ot, err := cs.endpoint.ClientCredentials(ctx, f.client)
+	if err != nil {
+		event := EventConnectFailed
+		if renew {
+			event = EventRefreshFailed
+		}
+		f.journal.record(ctx, connID, ref, slog.LevelWarn, event, "client credentials grant failed", errorAttrs("client_credentials", err))
+		code := "error"
+		if te, ok := errors.AsType[*TokenError](err); ok && te.Code != "" {
+			code = te.Code
+		}
+		f.markFailed(ctx, connID, "client credentials grant failed: "+code)
+		return Token{}, err
+	}
+	if _, err := f.saveToken(ctx, connID, ref, cs.typ.OAuth2, tok, cs.endpoint.ExtraFields(ot)); err != nil {
+		f.journal.record(ctx, connID, ref, slog.LevelError, EventConnectFailed, "token set could not be stored", errorAttrs("store", err))
+		return Token{}, err
+	}
+	event, msg := EventConnected, "connected with the client credentials grant"
+	if renew {
+		event, msg = EventRefreshed, "client credentials token renewed"
+	}
+	f.journal.record(ctx, connID, ref, slog.LevelInfo, event, msg, tokenAttrs(tok))
+	return tok, nil
+}
