@@ -171,32 +171,19 @@ func declareIntegration(in Integration) (Integration, error) {
 	return c, nil
 }
 
-// declareVariable declares v's type in place and returns every problem of
-// the variable. The type's own problems come from connection.Declare; the
-// variable's from Variable.Validate (whose type problems are dropped when
-// the type did not declare, since they would be reported against the
-// undeclared type).
+// declareVariable declares v in place (its type normalized, its level
+// explicit) and returns every problem of the variable.
 func declareVariable(v *connection.Variable) []connection.FieldError {
-	var out []connection.FieldError
-	d, typeErr := connection.Declare(v.Type)
-	if typeErr == nil {
-		v.Type = d
-	} else {
-		out = append(out, prefixed("type.", problemsOf(typeErr))...)
+	d, err := connection.DeclareVariable(*v)
+	if err != nil {
+		return problemsOf(err)
 	}
-	for _, p := range problemsOf(v.Validate()) {
-		if typeErr != nil && hasPrefix(p.Key, "type.") {
-			continue
-		}
-		out = append(out, p)
+	if d.Level == "" {
+		d.Level = connection.InstanceLevel
 	}
-	if v.Level == "" {
-		v.Level = connection.InstanceLevel
-	}
-	return out
+	*v = d
+	return nil
 }
-
-func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
 
 func prefixed(prefix string, ps []connection.FieldError) []connection.FieldError {
 	for i := range ps {

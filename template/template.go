@@ -282,12 +282,12 @@ func templateProblems(v *connection.Variable, rec *store.Template) []connection.
 	for _, k := range recordKeys(rec.Values, rec.Secrets) {
 		f, ok := v.Type.Field(k)
 		if !ok {
-			out = append(out, connection.FieldError{Key: k,
+			out = append(out, connection.FieldError{Key: "template." + k,
 				Reason: fmt.Sprintf("template %q fills a field the type does not have", rec.ID)})
 			continue
 		}
 		if v.Defaults.String(k) != "" {
-			out = append(out, connection.FieldError{Key: k, Label: f.DisplayLabel(),
+			out = append(out, connection.FieldError{Key: "defaults." + k, Label: f.DisplayLabel(),
 				Reason: fmt.Sprintf("a variable default cannot override a field template %q fills", rec.ID)})
 		}
 	}

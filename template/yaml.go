@@ -170,13 +170,13 @@ func ImportYAML(b []byte) (Integration, error) {
 		return Integration{}, imp.err()
 	}
 	imp.root = body
-	imp.unknownKeys(body, reflect.TypeFor[yamlIntegration](), "")
-	var doc yamlIntegration
-	if err := yaml.NodeToValue(body, &doc); err != nil {
-		imp.fromYAMLError(err)
+	imp.checkShape(body, reflect.TypeFor[yamlIntegration](), "")
+	if imp.misshapen {
 		return Integration{}, imp.err()
 	}
-	if len(imp.problems) > 0 {
+	var doc yamlIntegration
+	if err := decode(body, &doc); err != nil {
+		imp.fromYAMLError(err)
 		return Integration{}, imp.err()
 	}
 	in := Integration{ID: doc.ID, Name: doc.Name, Version: doc.Version}
@@ -206,6 +206,18 @@ func ImportYAML(b []byte) (Integration, error) {
 	return c, nil
 }
 
+// decode decodes n into doc. A panic of the YAML decoder (a bug it has on
+// some malformed input) becomes an error: outside input must never crash the
+// host.
+func decode(n ast.Node, doc *yamlIntegration) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.New("the YAML could not be decoded")
+		}
+	}()
+	return yaml.NodeToValue(n, doc)
+}
+
 // step is one step of a YAML path: a mapping key, or a sequence index when
 // key is "".
 type step struct {
@@ -231,6 +243,8 @@ func pathString(steps []step) string {
 type importer struct {
 	root     ast.Node
 	problems []ImportProblem
+	// misshapen is set when a node has the wrong shape to decode.
+	misshapen bool
 }
 
 func (imp *importer) err() error {
@@ -294,14 +308,27 @@ func (imp *importer) secretDefaults(i int, yv *yamlVariable) {
 	}
 }
 
-// unknownKeys reports every mapping key the YAML form does not have.
-func (imp *importer) unknownKeys(n ast.Node, t reflect.Type, path string) {
+// checkShape reports every mapping key the YAML form does not have and
+// every node of the wrong shape (a list where a mapping belongs, ...), so
+// that decoding only ever sees the shapes it expects.
+func (imp *importer) checkShape(n ast.Node, t reflect.Type, path string) {
 	n = unwrap(n)
+	if n == nil {
+		return
+	}
+	if _, ok := n.(*ast.NullNode); ok {
+		return
+	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	switch t.Kind() {
 	case reflect.Struct:
+		if !isMapping(n) {
+			imp.misshapen = true
+			imp.addAt(n, path, "must be a mapping")
+			return
+		}
 		fields := yamlFields(t)
 		for _, kv := range mappingValues(n) {
 			k := keyString(kv.Key)
@@ -311,19 +338,42 @@ func (imp *importer) unknownKeys(n ast.Node, t reflect.Type, path string) {
 				imp.addAt(kv.Key, p, fmt.Sprintf("unknown key %q", k))
 				continue
 			}
-			imp.unknownKeys(kv.Value, ft, p)
+			imp.checkShape(kv.Value, ft, p)
 		}
 	case reflect.Slice:
-		if seq, ok := n.(*ast.SequenceNode); ok {
-			for i, e := range seq.Values {
-				imp.unknownKeys(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
-			}
+		seq, ok := n.(*ast.SequenceNode)
+		if !ok {
+			imp.misshapen = true
+			imp.addAt(n, path, "must be a list")
+			return
+		}
+		for i, e := range seq.Values {
+			imp.checkShape(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
 		}
 	case reflect.Map:
+		if !isMapping(n) {
+			imp.misshapen = true
+			imp.addAt(n, path, "must be a mapping")
+			return
+		}
 		for _, kv := range mappingValues(n) {
-			imp.unknownKeys(kv.Value, t.Elem(), joinPath(path, keyString(kv.Key)))
+			imp.checkShape(kv.Value, t.Elem(), joinPath(path, keyString(kv.Key)))
+		}
+	default:
+		switch n.(type) {
+		case *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode:
+			imp.misshapen = true
+			imp.addAt(n, path, "must be a single value")
 		}
 	}
+}
+
+func isMapping(n ast.Node) bool {
+	switch n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return true
+	}
+	return false
 }
 
 func joinPath(path, key string) string {
@@ -442,14 +492,10 @@ func problemPath(doc *yamlIntegration, p connection.FieldError) []step {
 		steps = append(steps, step{key: "type"})
 		return append(steps, typePath(&yv.Type, t, p.Reason)...)
 	}
-	// A problem about one field of the variable: its default or visibility.
-	_, hasDefault := yv.Defaults[rest]
-	_, hasVisibility := yv.Visibility[rest]
-	switch {
-	case hasDefault && (strings.HasPrefix(p.Reason, "default") || !hasVisibility):
-		return append(steps, step{key: "defaults"}, step{key: rest})
-	case hasVisibility:
-		return append(steps, step{key: "visibility"}, step{key: rest})
+	for _, part := range []string{"visibility", "defaults"} {
+		if k, ok := strings.CutPrefix(rest, part+"."); ok {
+			return append(steps, step{key: part}, step{key: k})
+		}
 	}
 	return steps
 }
@@ -475,8 +521,12 @@ func typePath(t *connection.Type, key, reason string) []step {
 		return nil
 	}
 	steps := []step{{key: "fields"}, {index: i}}
-	if strings.HasPrefix(reason, "default") {
-		steps = append(steps, step{key: "default"})
+	// Point at the attribute the reason is about where it names one; a
+	// guess that names an absent key falls back to the field itself.
+	for _, attr := range []string{"default", "rule", "choices", "kind"} {
+		if strings.Contains(reason, attr) {
+			return append(steps, step{key: attr})
+		}
 	}
 	return steps
 }
