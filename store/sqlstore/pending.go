@@ -1,0 +1,84 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/connkit/connkit/store"
+)
+
+// PutPending implements [store.Pending]. It also deletes pending
+// authorizations that have expired by the store's clock, so abandoned flows
+// do not accumulate; an expired one with the same state hash no longer
+// counts as existing.
+func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
+	const op = "put pending authorization"
+	if err := ctxErr(ctx, op); err != nil {
+		return err
+	}
+	if p == nil {
+		return fmt.Errorf("sqlstore: %s: nil pending authorization", op)
+	}
+	if p.StateHash == "" {
+		return fmt.Errorf("sqlstore: %s: empty state hash", op)
+	}
+	data, err := encodeMap(p.Data, "data")
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	now := s.now()
+	created := p.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	// The state hash is a lookup key derived from a secret; errors name the
+	// connection instead.
+	what := fmt.Sprintf("%s for connection %q", op, p.ConnectionID)
+	if _, err := s.db.ExecContext(ctx, s.q.deleteExpiredPending, ms(now)); err != nil {
+		return dbErr(ctx, what, err)
+	}
+	_, err = s.db.ExecContext(ctx, s.q.insertPending,
+		p.StateHash, p.ConnectionID, p.Ref.InstanceID, p.Ref.Variable, p.Ref.User, blob(p.Verifier),
+		p.RedirectURI, p.TokenURL, p.Issuer, data, ms(created), ms(p.ExpiresAt))
+	if err != nil {
+		if isUniqueViolation(err) {
+			return sentinelErr(what, store.ErrConflict, err)
+		}
+		return dbErr(ctx, what, err)
+	}
+	return nil
+}
+
+// ConsumePending implements [store.Pending] with one DELETE ... RETURNING:
+// of concurrent callers exactly one deletes the row and gets it. An expired
+// authorization is deleted too, and reported as ErrNotFound.
+func (s *Store) ConsumePending(ctx context.Context, stateHash string) (*store.PendingAuth, error) {
+	const op = "consume pending authorization"
+	if err := ctxErr(ctx, op); err != nil {
+		return nil, err
+	}
+	p := store.PendingAuth{StateHash: stateHash}
+	var (
+		data             string
+		created, expires int64
+	)
+	err := s.db.QueryRowContext(ctx, s.q.consumePending, stateHash).Scan(
+		&p.ConnectionID, &p.Ref.InstanceID, &p.Ref.Variable, &p.Ref.User, &p.Verifier,
+		&p.RedirectURI, &p.TokenURL, &p.Issuer, &data, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, dbErr(ctx, op, err)
+	}
+	p.CreatedAt, p.ExpiresAt = fromMS(created), fromMS(expires)
+	if ms(s.now()) > expires { // expired once the clock is past ExpiresAt
+		return nil, fmt.Errorf("sqlstore: %s: expired: %w", op, store.ErrNotFound)
+	}
+	if p.Data, err = decodeMap[map[string]string](data, "data"); err != nil {
+		return nil, fmt.Errorf("sqlstore: %s for connection %q: %w", op, p.ConnectionID, err)
+	}
+	return &p, nil
+}
