@@ -31,6 +31,7 @@ type fakeTokens struct {
 	mu          sync.Mutex
 	n           int
 	current     string
+	cached      *oauth.Token // like the real source, a valid token is handed out without allocating
 	invalidates int
 	err         error
 }
@@ -41,7 +42,10 @@ func (f *fakeTokens) Token(context.Context) (*oauth.Token, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
-	return &oauth.Token{AccessToken: connection.NewSecret(f.current), TokenType: "bearer", Expiry: time.Now().Add(time.Hour)}, nil
+	if f.cached == nil || f.cached.AccessToken.Reveal() != f.current {
+		f.cached = &oauth.Token{AccessToken: connection.NewSecret(f.current), TokenType: "bearer", Expiry: time.Now().Add(time.Hour)}
+	}
+	return f.cached, nil
 }
 
 func (f *fakeTokens) Invalidate(_ context.Context, rejected connection.Secret) (*oauth.Token, error) {
