@@ -14,7 +14,12 @@ func cloneConnection(c *store.Connection) *store.Connection {
 	if c == nil {
 		return nil
 	}
-	out := new(store.Connection)
+	// One allocation for the record and its token.
+	pair := new(struct {
+		c store.Connection
+		t store.Token
+	})
+	out := &pair.c
 	*out = *c
 	n := 0
 	for _, v := range c.Secrets {
@@ -37,7 +42,7 @@ func cloneConnection(c *store.Connection) *store.Connection {
 	out.Sources = maps.Clone(c.Sources)
 	out.Metadata = maps.Clone(c.Metadata)
 	if c.Token != nil {
-		tok := new(store.Token)
+		tok := &pair.t
 		*tok = *c.Token
 		tok.Sealed, _ = carve(buf, c.Token.Sealed)
 		out.Token = tok
