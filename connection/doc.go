@@ -10,7 +10,10 @@
 // [Visibility] ([Customer], [Embedded], [Hidden]), may reference a template,
 // and may name custom OAuth redirect pages.
 //
-// Values are held in [Values]; sensitive ones in [Secret], which never prints.
-// Validation reports every problem at once in a *[ValidationError], which
-// never contains a value.
+// Values are held in [Values]; sensitive ones in [Secret], which never prints
+// (fmt, log/slog, encoding/json, even by reflection). Validation reports every
+// problem at once in a *[ValidationError] that matches [ErrInvalid]: for
+// values, one [FieldError] per failing field key; for declarations, a key or
+// path such as "oauth2.tokenUrl" or "visibility.apiKey". No error ever
+// contains a value.
 package connection

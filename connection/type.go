@@ -204,7 +204,7 @@ func (t *Type) addOAuth2Fields() {
 // for a component that presents an existing type in its own words ("Client
 // ID" shown as "App ID"). labels maps field keys to new labels; keys, kinds,
 // rules and behaviour stay as they are, and t is not modified. A key the type
-// does not have is an error.
+// does not have, or an empty label, is reported in a *[ValidationError].
 func (t Type) Relabel(labels map[string]string) (Type, error) {
 	c := t.Clone()
 	var problems []FieldError
