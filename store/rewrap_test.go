@@ -1,0 +1,435 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/connkit/connkit/connection"
+	"github.com/connkit/connkit/store"
+	"github.com/connkit/connkit/store/keyring"
+	"github.com/connkit/connkit/store/memory"
+)
+
+// key returns a deterministic AES-256 key with the given id.
+func key(t *testing.T, id uint32) keyring.Key {
+	t.Helper()
+	k, err := keyring.NewKey(id, bytes.Repeat([]byte{byte(id), 0x5c}, keyring.KeySize/2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func newRing(t *testing.T, primary keyring.Key) *keyring.Keyring {
+	t.Helper()
+	r, err := keyring.New(primary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// fixture is a store with sealed values whose plaintexts the test remembers.
+type fixture struct {
+	t     *testing.T
+	ctx   context.Context
+	s     *memory.Store
+	ring  *keyring.Keyring
+	plain map[string]string // "kind/id/field" -> plaintext
+}
+
+func newFixture(t *testing.T, ring *keyring.Keyring) *fixture {
+	return &fixture{t: t, ctx: t.Context(), s: memory.New(memory.Options{}), ring: ring, plain: map[string]string{}}
+}
+
+func (f *fixture) seal(kind, id, field, plaintext string) []byte {
+	f.t.Helper()
+	env, err := f.ring.Seal([]byte(plaintext), store.AssociatedData(kind, id, field))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.plain[kind+"/"+id+"/"+field] = plaintext
+	return env
+}
+
+// addConnections stores n connections spread over three instances: most with
+// two secrets and a token, every fifth without a token, every seventh without
+// secrets.
+func (f *fixture) addConnections(n int) {
+	f.t.Helper()
+	for i := range 3 {
+		if err := f.s.PutInstance(f.ctx, connection.Instance{ID: "inst-" + strconv.Itoa(i)}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	for i := range n {
+		id := fmt.Sprintf("conn-%03d", i)
+		c := &store.Connection{
+			ID:     id,
+			Ref:    connection.Ref{InstanceID: "inst-" + strconv.Itoa(i%3), Variable: "v" + strconv.Itoa(i)},
+			Values: map[string]string{"host": "h" + strconv.Itoa(i), "writes": "0"},
+		}
+		if i%7 != 0 {
+			c.Secrets = map[string][]byte{
+				"password": f.seal("connection", id, "password", "pw-"+id),
+				"apiKey":   f.seal("connection", id, "apiKey", "key-"+id),
+			}
+		}
+		if i%5 != 0 {
+			c.Token = &store.Token{
+				Sealed:      f.seal("connection", id, "token", `{"access_token":"at-`+id+`"}`),
+				Expiry:      time.Now().Add(time.Hour),
+				Refreshable: true,
+			}
+		}
+		if _, err := f.s.PutConnection(f.ctx, c); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+func (f *fixture) addTemplate(id string) {
+	f.t.Helper()
+	tp := &store.Template{
+		ID: id, Component: "crm",
+		Values:  map[string]string{"scopes": "read"},
+		Secrets: map[string][]byte{"clientSecret": f.seal("template", id, "clientSecret", "cs-"+id)},
+	}
+	if _, err := f.s.PutTemplate(f.ctx, tp); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// openAll opens every sealed value in the store with ring and compares it to
+// the remembered plaintext; it returns a description of each failure.
+func (f *fixture) openAll(ring *keyring.Keyring) (opened int, problems []string) {
+	f.t.Helper()
+	check := func(kind, id, field string, env []byte) {
+		got, err := ring.Open(env, store.AssociatedData(kind, id, field))
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("%s %s %s: %v", kind, id, field, err))
+		case string(got) != f.plain[kind+"/"+id+"/"+field]:
+			problems = append(problems, fmt.Sprintf("%s %s %s: opens to the wrong plaintext", kind, id, field))
+		default:
+			opened++
+		}
+	}
+	conns, err := f.s.ScanConnections(f.ctx, "", 1<<20)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, c := range conns {
+		for field, env := range c.Secrets {
+			check("connection", c.ID, field, env)
+		}
+		if c.Token != nil {
+			check("connection", c.ID, "token", c.Token.Sealed)
+		}
+	}
+	tps, err := f.s.ListTemplates(f.ctx, "")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, tp := range tps {
+		for field, env := range tp.Secrets {
+			check("template", tp.ID, field, env)
+		}
+	}
+	return opened, problems
+}
+
+// TestRewrapRotation rotates the key while readers open values and a writer
+// updates connections, re-wraps everything, retires the old key, and checks
+// that every value still opens to its plaintext and the writer lost nothing.
+func TestRewrapRotation(t *testing.T) {
+	ring := newRing(t, key(t, 1))
+	f := newFixture(t, ring)
+	f.addConnections(40)
+	for _, id := range []string{"tpl-a", "tpl-b", "tpl-c"} {
+		f.addTemplate(id)
+	}
+	total := len(f.plain)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var readFailures, reads atomic.Int64
+	for r := range 3 {
+		wg.Go(func() {
+			for i := r; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("conn-%03d", i%40)
+				c, err := f.s.GetConnectionByID(f.ctx, id)
+				if err != nil {
+					readFailures.Add(1)
+					continue
+				}
+				for field, env := range c.Secrets {
+					got, err := ring.Open(env, store.AssociatedData("connection", id, field))
+					if err != nil || string(got) != f.plain["connection/"+id+"/"+field] {
+						readFailures.Add(1)
+					}
+					reads.Add(1)
+				}
+			}
+		})
+	}
+	// A writer that keeps updating connections, as a host would, so that
+	// some of Rewrap's writes lose and are retried.
+	var writes atomic.Int64
+	perConn := make([]int, 40)
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			idx := i * 7 % 40 // another order than Rewrap's
+			id := fmt.Sprintf("conn-%03d", idx)
+			for {
+				c, err := f.s.GetConnectionByID(f.ctx, id)
+				if err != nil {
+					return
+				}
+				n, _ := strconv.Atoi(c.Values["writes"])
+				c.Values["writes"] = strconv.Itoa(n + 1)
+				_, err = f.s.PutConnection(f.ctx, c)
+				if err == nil {
+					perConn[idx]++
+					writes.Add(1)
+					break
+				}
+				if !errors.Is(err, store.ErrConflict) {
+					return
+				}
+			}
+		}
+	})
+
+	// progress waits until the readers and the writer have each done more
+	// work, so that rotation and Rewrap happen while they run.
+	progress := func() {
+		r, w := reads.Load(), writes.Load()
+		for reads.Load() < r+50 || writes.Load() < w+20 {
+			runtime.Gosched()
+		}
+	}
+	progress()
+	if err := ring.Rotate(key(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+	progress() // values sealed under both keys are read
+	stats, err := store.Rewrap(f.ctx, yielding{f.s}, ring, &store.RewrapOptions{
+		PageSize: 7,
+		// The writer may win many times in a row on a loaded machine; this
+		// test is about what happens on a conflict, not the cap on retries.
+		MaxAttempts: 1000,
+	})
+	progress()
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("Rewrap: %v", err)
+	}
+	t.Logf("stats %+v; concurrent reads %d, writes %d", stats, reads.Load(), writes.Load())
+	if stats.Connections != 40 || stats.Templates != 3 {
+		t.Errorf("Rewrap read %d connections and %d templates, want 40 and 3", stats.Connections, stats.Templates)
+	}
+	if stats.Resealed != total || stats.Failed != 0 {
+		t.Errorf("Rewrap re-sealed %d values with %d failures, want %d and 0", stats.Resealed, stats.Failed, total)
+	}
+	if n := readFailures.Load(); n != 0 {
+		t.Errorf("%d concurrent reads failed during rotation", n)
+	}
+
+	if err := ring.Retire(1); err != nil {
+		t.Fatal(err)
+	}
+	opened, problems := f.openAll(ring)
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if opened != total {
+		t.Errorf("opened %d values after retiring the old key, want %d", opened, total)
+	}
+	for i := range 40 {
+		c, err := f.s.GetConnectionByID(f.ctx, fmt.Sprintf("conn-%03d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Values["writes"] != strconv.Itoa(perConn[i]) {
+			t.Errorf("%s: writes = %s, want %d: an update was lost", c.ID, c.Values["writes"], perConn[i])
+		}
+	}
+
+	// Nothing is left to do: a second run writes nothing.
+	again, err := store.Rewrap(f.ctx, f.s, ring, nil)
+	if err != nil {
+		t.Fatalf("second Rewrap: %v", err)
+	}
+	want := store.RewrapStats{Connections: 40, Templates: 3}
+	if d := cmp.Diff(want, again); d != "" {
+		t.Errorf("second Rewrap stats (-want +got):\n%s", d)
+	}
+}
+
+// yielding is a store that yields the processor before every connection
+// write, so that concurrent writers interleave with Rewrap's read-modify-write.
+type yielding struct{ store.Store }
+
+func (y yielding) PutConnection(ctx context.Context, c *store.Connection) (int64, error) {
+	runtime.Gosched()
+	return y.Store.PutConnection(ctx, c)
+}
+
+// TestRewrapLockedTemplate: a template pinned by a published version cannot be
+// written, so Rewrap reports it and re-seals the rest.
+func TestRewrapLockedTemplate(t *testing.T) {
+	ring := newRing(t, key(t, 1))
+	f := newFixture(t, ring)
+	f.addTemplate("tpl-free")
+	f.addTemplate("tpl-pinned")
+	if err := f.s.Publish(f.ctx, store.Version{IntegrationID: "int", Version: 1}, []string{"tpl-pinned"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ring.Rotate(key(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := store.Rewrap(f.ctx, f.s, ring, nil)
+	if !errors.Is(err, store.ErrTemplateLocked) {
+		t.Fatalf("Rewrap error = %v, want one matching ErrTemplateLocked", err)
+	}
+	var re *store.RewrapError
+	if !errors.As(err, &re) || re.Kind != "template" || re.ID != "tpl-pinned" {
+		t.Errorf("Rewrap error %v does not name template tpl-pinned", err)
+	}
+	if stats.TemplatesWritten != 1 || stats.Resealed != 1 || stats.Failed != 1 {
+		t.Errorf("stats = %+v, want 1 template written, 1 value re-sealed, 1 failure", stats)
+	}
+	free, err := f.s.GetTemplate(f.ctx, "tpl-free")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ring.NeedsReseal(free.Secrets["clientSecret"]) {
+		t.Error("the unpinned template was not re-sealed")
+	}
+}
+
+// TestRewrapUnopenable: a value that does not open (here: a ciphertext copied
+// from another connection, so its associated data differs) is reported by
+// connection id and field, never by value, and the connection's other values
+// are still re-sealed.
+func TestRewrapUnopenable(t *testing.T) {
+	ring := newRing(t, key(t, 1))
+	f := newFixture(t, ring)
+	f.addConnections(3) // conn-000 has no secrets; conn-001 and conn-002 do
+	c1, err := f.s.GetConnectionByID(f.ctx, "conn-001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := f.s.GetConnectionByID(f.ctx, "conn-002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.Secrets["password"] = c1.Secrets["password"]
+	if _, err := f.s.PutConnection(f.ctx, c2); err != nil {
+		t.Fatal(err)
+	}
+	if err := ring.Rotate(key(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+
+	stats, err := store.Rewrap(f.ctx, f.s, ring, nil)
+	if !errors.Is(err, store.ErrSealed) {
+		t.Fatalf("Rewrap error = %v, want one matching ErrSealed", err)
+	}
+	var re *store.RewrapError
+	if !errors.As(err, &re) || re.Kind != "connection" || re.ID != "conn-002" || re.Field != "password" {
+		t.Fatalf("Rewrap error %v does not name connection conn-002 field password", err)
+	}
+	for _, secret := range []string{"pw-conn-001", "pw-conn-002", "key-conn-002", "at-conn-002"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("Rewrap error contains the plaintext %q: %v", secret, err)
+		}
+	}
+	if stats.Failed != 1 || stats.ConnectionsWritten != 2 {
+		t.Errorf("stats = %+v, want 1 failure and 2 connections written", stats)
+	}
+	got, err := f.s.GetConnectionByID(f.ctx, "conn-002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ring.NeedsReseal(got.Secrets["apiKey"]) || ring.NeedsReseal(got.Token.Sealed) {
+		t.Error("conn-002's openable values were not re-sealed")
+	}
+	if !bytes.Equal(got.Secrets["password"], c1.Secrets["password"]) {
+		t.Error("the value that did not open was changed")
+	}
+}
+
+// TestRewrapErrorLimit: failures beyond MaxErrors are counted, not listed.
+func TestRewrapErrorLimit(t *testing.T) {
+	ring := newRing(t, key(t, 1))
+	f := newFixture(t, ring)
+	f.addConnections(6) // conn-001..conn-005 have secrets
+	for i := 1; i <= 5; i++ {
+		c, err := f.s.GetConnectionByID(f.ctx, fmt.Sprintf("conn-%03d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Secrets["apiKey"] = []byte("not an envelope")
+		if _, err := f.s.PutConnection(f.ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ring.Rotate(key(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := store.Rewrap(f.ctx, f.s, ring, &store.RewrapOptions{MaxErrors: 2})
+	if stats.Failed != 5 {
+		t.Errorf("Failed = %d, want 5", stats.Failed)
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("Rewrap error %v is not a joined error", err)
+	}
+	errs := joined.Unwrap()
+	if len(errs) != 3 || !strings.Contains(errs[2].Error(), "3 more") {
+		t.Errorf("Rewrap error lists %d errors, want 2 and a count of 3 more: %v", len(errs), err)
+	}
+}
+
+// TestRewrapCancelled: a cancelled context stops Rewrap with its error.
+func TestRewrapCancelled(t *testing.T) {
+	ring := newRing(t, key(t, 1))
+	f := newFixture(t, ring)
+	f.addConnections(3)
+	if err := ring.Rotate(key(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(f.ctx)
+	cancel()
+	if _, err := store.Rewrap(ctx, f.s, ring, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Rewrap with a cancelled context: error = %v, want context.Canceled", err)
+	}
+	_, problems := f.openAll(ring)
+	if len(problems) != 0 {
+		t.Errorf("values no longer open after a cancelled Rewrap: %v", problems)
+	}
+}
