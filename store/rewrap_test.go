@@ -433,3 +433,43 @@ func TestRewrapCancelled(t *testing.T) {
 		t.Errorf("values no longer open after a cancelled Rewrap: %v", problems)
 	}
 }
+
+// Rotating the sealing key: make the new key primary, re-seal what the old
+// key sealed with Rewrap, then retire the old key.
+func ExampleRewrap() {
+	ctx := context.Background()
+	oldKey, _ := keyring.NewKey(1, bytes.Repeat([]byte{1}, keyring.KeySize))
+	newKey, _ := keyring.NewKey(2, bytes.Repeat([]byte{2}, keyring.KeySize))
+	ring, _ := keyring.New(oldKey)
+	s := memory.New(memory.Options{})
+
+	_ = s.PutInstance(ctx, connection.Instance{ID: "inst-1"})
+	ad := store.AssociatedData("connection", "conn-1", "password")
+	sealed, _ := ring.Seal([]byte("hunter2"), ad)
+	_, _ = s.PutConnection(ctx, &store.Connection{
+		ID:      "conn-1",
+		Ref:     connection.Ref{InstanceID: "inst-1", Variable: "crm"},
+		Secrets: map[string][]byte{"password": sealed},
+		Token:   &store.Token{Sealed: mustSeal(ring, "token set", "conn-1", "token"), Expiry: time.Now().Add(time.Hour)},
+	})
+
+	_ = ring.Rotate(newKey)
+	stats, err := store.Rewrap(ctx, s, ring, nil)
+	fmt.Printf("re-sealed %d values in %d connections, err %v\n", stats.Resealed, stats.ConnectionsWritten, err)
+	_ = ring.Retire(oldKey.ID())
+
+	c, _ := s.GetConnectionByID(ctx, "conn-1")
+	plain, err := ring.Open(c.Secrets["password"], ad)
+	fmt.Println(string(plain), err)
+	// Output:
+	// re-sealed 2 values in 1 connections, err <nil>
+	// hunter2 <nil>
+}
+
+func mustSeal(ring *keyring.Keyring, plaintext, id, field string) []byte {
+	env, err := ring.Seal([]byte(plaintext), store.AssociatedData("connection", id, field))
+	if err != nil {
+		panic(err)
+	}
+	return env
+}
