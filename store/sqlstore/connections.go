@@ -102,7 +102,7 @@ func (s *Store) GetConnection(ctx context.Context, ref connection.Ref) (*store.C
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
 	}
-	c, err := scanConnection(s.db.QueryRowContext(ctx, s.q.getConn, ref.InstanceID, ref.Variable, ref.User))
+	c, err := scanConnection(s.queryRow(ctx, s.q.getConn, ref.InstanceID, ref.Variable, ref.User))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlstore: %s %s: %w", op, ref, store.ErrNotFound)
 	}
@@ -118,7 +118,7 @@ func (s *Store) GetConnectionByID(ctx context.Context, id string) (*store.Connec
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
 	}
-	c, err := scanConnection(s.db.QueryRowContext(ctx, s.q.getConnByID, id))
+	c, err := scanConnection(s.queryRow(ctx, s.q.getConnByID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlstore: %s %q: %w", op, id, store.ErrNotFound)
 	}
@@ -152,7 +152,7 @@ func (s *Store) PutConnection(ctx context.Context, c *store.Connection) (int64, 
 	now := ms(s.now())
 	if c.Revision == 0 {
 		all := append(append([]any{c.ID}, args...), now)
-		if _, err := s.db.ExecContext(ctx, s.q.insertConn, all...); err != nil {
+		if _, err := s.exec(ctx, s.q.insertConn, all...); err != nil {
 			if isUniqueViolation(err) {
 				return 0, sentinelErr(fmt.Sprintf("%s %q (%s)", op, c.ID, c.Ref), store.ErrConflict, err)
 			}
@@ -161,7 +161,7 @@ func (s *Store) PutConnection(ctx context.Context, c *store.Connection) (int64, 
 		return 1, nil
 	}
 	all := append(args, now, c.ID, c.Revision)
-	res, err := s.db.ExecContext(ctx, s.q.updateConn, all...)
+	res, err := s.exec(ctx, s.q.updateConn, all...)
 	if err != nil {
 		if isUniqueViolation(err) { // the new ref belongs to another connection
 			return 0, sentinelErr(fmt.Sprintf("%s %q (%s)", op, c.ID, c.Ref), store.ErrConflict, err)
@@ -263,7 +263,7 @@ func (s *Store) ListRefreshable(ctx context.Context, after store.Cursor, limit i
 		return nil, nil
 	}
 	exp := ms(after.Expiry)
-	cs, err := s.queryConnections(ctx, s.q.listRefreshable, exp, exp, after.ID, limit)
+	cs, err := s.queryConnections(ctx, s.q.listRefreshable, exp, after.ID, limit)
 	if err != nil {
 		return nil, dbErr(ctx, op, err)
 	}
@@ -271,7 +271,7 @@ func (s *Store) ListRefreshable(ctx context.Context, after store.Cursor, limit i
 }
 
 func (s *Store) queryConnections(ctx context.Context, query string, args ...any) ([]*store.Connection, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ func (s *Store) PutInstance(ctx context.Context, in connection.Instance) error {
 	if in.ID == "" {
 		return fmt.Errorf("sqlstore: %s: empty id", op)
 	}
-	_, err := s.db.ExecContext(ctx, s.q.putInstance,
+	_, err := s.exec(ctx, s.q.putInstance,
 		in.ID, in.Name, in.IntegrationID, in.IntegrationName, in.IntegrationVersion)
 	if err != nil {
 		return dbErr(ctx, fmt.Sprintf("%s %q", op, in.ID), err)
@@ -33,7 +33,7 @@ func (s *Store) GetInstance(ctx context.Context, id string) (connection.Instance
 	if err := ctxErr(ctx, op); err != nil {
 		return connection.Instance{}, err
 	}
-	in, err := scanInstance(s.db.QueryRowContext(ctx, s.q.getInstance, id))
+	in, err := scanInstance(s.queryRow(ctx, s.q.getInstance, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return connection.Instance{}, fmt.Errorf("sqlstore: %s %q: %w", op, id, store.ErrNotFound)
 	}
@@ -49,7 +49,7 @@ func (s *Store) ListInstances(ctx context.Context) ([]connection.Instance, error
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q.listInstances)
+	rows, err := s.query(ctx, s.q.listInstances)
 	if err != nil {
 		return nil, dbErr(ctx, op, err)
 	}

@@ -30,7 +30,7 @@ func (s *Store) AcquireLease(ctx context.Context, key, owner string, ttl time.Du
 		expires++ // a sub-millisecond ttl still grants a lease
 	}
 	what := fmt.Sprintf("%s %q for %q", op, key, owner)
-	res, err := s.db.ExecContext(ctx, s.q.acquireLease, key, owner, expires, now)
+	res, err := s.exec(ctx, s.q.acquireLease, key, owner, expires, now)
 	if err != nil {
 		return store.Lease{}, dbErr(ctx, what, err)
 	}
@@ -50,7 +50,7 @@ func (s *Store) ReleaseLease(ctx context.Context, key, owner string) error {
 	if err := ctxErr(ctx, op); err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, s.q.releaseLease, key, owner); err != nil {
+	if _, err := s.exec(ctx, s.q.releaseLease, key, owner); err != nil {
 		return dbErr(ctx, fmt.Sprintf("%s %q for %q", op, key, owner), err)
 	}
 	return nil

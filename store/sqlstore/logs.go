@@ -71,7 +71,7 @@ func (s *Store) ListLogs(ctx context.Context, connectionID string, before int64,
 	if before > 0 {
 		query, args = s.q.listLogsBefore, []any{connectionID, before, limit}
 	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, dbErr(ctx, what, err)
 	}

@@ -36,10 +36,10 @@ func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 	// The state hash is a lookup key derived from a secret; errors name the
 	// connection instead.
 	what := fmt.Sprintf("%s for connection %q", op, p.ConnectionID)
-	if _, err := s.db.ExecContext(ctx, s.q.deleteExpiredPending, ms(now)); err != nil {
+	if _, err := s.exec(ctx, s.q.deleteExpiredPending, ms(now)); err != nil {
 		return dbErr(ctx, what, err)
 	}
-	_, err = s.db.ExecContext(ctx, s.q.insertPending,
+	_, err = s.exec(ctx, s.q.insertPending,
 		p.StateHash, p.ConnectionID, p.Ref.InstanceID, p.Ref.Variable, p.Ref.User, blob(p.Verifier),
 		p.RedirectURI, p.TokenURL, p.Issuer, data, ms(created), ms(p.ExpiresAt))
 	if err != nil {
@@ -64,7 +64,7 @@ func (s *Store) ConsumePending(ctx context.Context, stateHash string) (*store.Pe
 		data             string
 		created, expires int64
 	)
-	err := s.db.QueryRowContext(ctx, s.q.consumePending, stateHash).Scan(
+	err := s.queryRow(ctx, s.q.consumePending, stateHash).Scan(
 		&p.ConnectionID, &p.Ref.InstanceID, &p.Ref.Variable, &p.Ref.User, &p.Verifier,
 		&p.RedirectURI, &p.TokenURL, &p.Issuer, &data, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -61,7 +61,7 @@ func buildQueries(d Dialect, prefix string) queries {
 		deleteLogsOf:   q(`DELETE FROM {p}logs WHERE connection_id = ?`),
 		deleteLogSeqOf: q(`DELETE FROM {p}log_seqs WHERE connection_id = ?`),
 		listRefreshable: q(`SELECT ` + connCols + ` FROM {p}connections
-			WHERE token_refreshable = 1 AND (token_expiry > ? OR (token_expiry = ? AND id > ?))
+			WHERE token_refreshable = 1 AND (token_expiry, id) > (?, ?)
 			ORDER BY token_expiry, id LIMIT ?`),
 
 		putInstance: q(`INSERT INTO {p}instances (id, name, integration_id, integration_name, integration_version)

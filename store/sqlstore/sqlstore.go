@@ -84,6 +84,7 @@ type Store struct {
 	now       func() time.Time
 	retention int
 	q         queries
+	stmts     stmtCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -97,7 +98,10 @@ var _ store.Store = (*Store)(nil)
 // unless the DSN sets it already: a busy timeout of 10 s, WAL journal mode,
 // foreign keys on and _txlock=immediate (see [SQLiteDSN]). Use a file: an
 // in-memory database would be a different, empty database on every pooled
-// connection.
+// connection. Commits are synced to disk (SQLite's default synchronous=FULL),
+// so a rotated refresh token survives a power loss; a host that can afford to
+// lose the last commits may add _pragma=synchronous(NORMAL) for faster
+// writes.
 //
 // For PostgreSQL, dsn is any DSN pgx accepts, such as
 // "postgres://user@host:5432/db?sslmode=disable". Tables are created in the
@@ -164,9 +168,11 @@ func New(db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 	}, nil
 }
 
-// Close closes the database if Open opened it. A Store made by New leaves
-// its *sql.DB to the caller. Close is safe to call more than once.
+// Close releases the store's prepared statements and closes the database if
+// Open opened it; a Store made by New leaves its *sql.DB to the caller. The
+// Store must not be used after Close. Close is safe to call more than once.
 func (s *Store) Close() error {
+	s.closeStmts()
 	if !s.owned {
 		return nil
 	}

@@ -37,7 +37,7 @@ func (s *Store) GetTemplate(ctx context.Context, id string) (*store.Template, er
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
 	}
-	t, err := scanTemplate(s.db.QueryRowContext(ctx, s.q.getTemplate, id))
+	t, err := scanTemplate(s.queryRow(ctx, s.q.getTemplate, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlstore: %s %q: %w", op, id, store.ErrNotFound)
 	}
@@ -57,7 +57,7 @@ func (s *Store) ListTemplates(ctx context.Context, component string) ([]*store.T
 	if component != "" {
 		query, args = s.q.listTemplatesOf, []any{component}
 	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, dbErr(ctx, op, err)
 	}
@@ -101,7 +101,7 @@ func (s *Store) PutTemplate(ctx context.Context, t *store.Template) (int64, erro
 	}
 	now := ms(s.now())
 	if t.Revision == 0 {
-		_, err := s.db.ExecContext(ctx, s.q.insertTemplate,
+		_, err := s.exec(ctx, s.q.insertTemplate,
 			t.ID, t.Name, t.Component, t.Type, vals, secrets, now, now)
 		if err != nil {
 			if isUniqueViolation(err) {
@@ -302,7 +302,7 @@ func (s *Store) Pins(ctx context.Context, templateID string) ([]store.Version, e
 		return nil, err
 	}
 	what := fmt.Sprintf("%s of template %q", op, templateID)
-	rows, err := s.db.QueryContext(ctx, s.q.pinsOf, templateID)
+	rows, err := s.query(ctx, s.q.pinsOf, templateID)
 	if err != nil {
 		return nil, dbErr(ctx, what, err)
 	}
