@@ -1,6 +1,7 @@
 package template_test
 
 import (
+	"maps"
 	"time"
 
 	"github.com/connkit/connkit/connection"
@@ -63,10 +64,10 @@ var oauthType = func() connection.Type {
 // acmeIntegration returns a two-variable integration version; templateID
 // ("" for none) is referenced by the OAuth variable.
 func acmeIntegration(id string, version int, templateID string) template.Integration {
-	api := connection.Variable{Key: "Acme API", Type: apiType, Visibility: apiVisibility}
+	api := connection.Variable{Key: "Acme API", Type: apiType.Clone(), Visibility: maps.Clone(apiVisibility)}
 	api.Defaults.Set("region", "eu")
 	oauth := connection.Variable{
-		Key: "Acme OAuth", Type: oauthType, Template: templateID, Level: connection.UserLevel,
+		Key: "Acme OAuth", Type: oauthType.Clone(), Template: templateID, Level: connection.UserLevel,
 		Visibility:      map[string]connection.Visibility{connection.FieldScopes: connection.Embedded},
 		SuccessRedirect: "https://host.test/connected?step=2",
 		FailureRedirect: "https://host.test/failed",
