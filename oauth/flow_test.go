@@ -60,6 +60,7 @@ type flowFxOptions struct {
 	oauth2   func(o *connection.OAuth2)
 	variable func(v *connection.Variable)
 	flow     func(c *oauth.FlowConfig)
+	fields   []connection.Field
 	user     string // makes the variable user-level
 	noValues bool   // do not set the client id and secret
 }
@@ -95,7 +96,7 @@ func newFlowFx(t testing.TB, opts flowFxOptions) *flowFx {
 	if opts.oauth2 != nil {
 		opts.oauth2(o)
 	}
-	typ, err := connection.Declare(connection.Type{Key: "acme", Label: "Acme", OAuth2: o})
+	typ, err := connection.Declare(connection.Type{Key: "acme", Label: "Acme", OAuth2: o, Fields: opts.fields})
 	if err != nil {
 		t.Fatal(err)
 	}
