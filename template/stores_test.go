@@ -26,18 +26,18 @@ const postgresEnv = "CONNKIT_TEST_POSTGRES_DSN"
 // backend opens a new, empty store for one test.
 type backend struct {
 	name string
-	open func(t *testing.T) store.Store
+	open func(t testing.TB) store.Store
 }
 
 // backends are the stores every store-using test runs against: memory and
 // SQLite always, PostgreSQL when CONNKIT_TEST_POSTGRES_DSN is set (and
 // under CI=true it must be).
 var backends = []backend{
-	{"memory", func(t *testing.T) store.Store { return memory.New(memory.Options{}) }},
-	{"sqlite", func(t *testing.T) store.Store {
+	{"memory", func(t testing.TB) store.Store { return memory.New(memory.Options{}) }},
+	{"sqlite", func(t testing.TB) store.Store {
 		return openSQL(t, sqlstore.SQLite, filepath.Join(t.TempDir(), "connkit.db"))
 	}},
-	{"postgres", func(t *testing.T) store.Store {
+	{"postgres", func(t testing.TB) store.Store {
 		dsn := os.Getenv(postgresEnv)
 		if dsn == "" {
 			if os.Getenv("CI") == "true" {
@@ -69,7 +69,7 @@ type env struct {
 	prefix string
 }
 
-func newEnv(t *testing.T, st store.Store) *env {
+func newEnv(t testing.TB, st store.Store) *env {
 	t.Helper()
 	k, err := keyring.GenerateKey(1)
 	if err != nil {
@@ -177,7 +177,7 @@ func (e *env) resolve(t *testing.T, ref connection.Ref) *template.Resolution {
 	return res
 }
 
-func openSQL(t *testing.T, d sqlstore.Dialect, dsn string) store.Store {
+func openSQL(t testing.TB, d sqlstore.Dialect, dsn string) store.Store {
 	t.Helper()
 	ctx := context.Background()
 	s, err := sqlstore.Open(ctx, d, dsn, sqlstore.Options{})
@@ -197,7 +197,7 @@ func openSQL(t *testing.T, d sqlstore.Dialect, dsn string) store.Store {
 
 // freshSchema creates a PostgreSQL schema, dropped when the test ends, and
 // returns base with search_path set to it.
-func freshSchema(t *testing.T, base string) string {
+func freshSchema(t testing.TB, base string) string {
 	t.Helper()
 	schema := "connkit_template_test_" + store.NewID()
 	db, err := sql.Open("pgx", base)
