@@ -1,0 +1,336 @@
+package httpx
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Defaults applied by [NewRetryingClient] to zero fields of [RetryConfig].
+const (
+	DefaultRetryMax     = 3
+	DefaultRetryWaitMin = 250 * time.Millisecond
+	DefaultRetryWaitMax = 10 * time.Second
+)
+
+// RetryConfig configures [NewRetryingClient]. Its zero value retries
+// idempotent requests up to [DefaultRetryMax] times with [RetryPolicy] and
+// [Backoff], and logs nothing.
+type RetryConfig struct {
+	// RetryMax is the number of retries after the first attempt. Zero means
+	// [DefaultRetryMax]; a negative value disables retries.
+	RetryMax int
+	// WaitMin and WaitMax bound the wait between attempts, including waits
+	// asked for with Retry-After (defaults [DefaultRetryWaitMin] and
+	// [DefaultRetryWaitMax]).
+	WaitMin, WaitMax time.Duration
+	// RetryNonIdempotent opts in to retrying requests whose method is not
+	// idempotent (POST, PATCH) when their body can be replayed
+	// (http.Request.GetBody is set, or there is no body). A body that cannot
+	// be replayed is never retried, whatever the method.
+	RetryNonIdempotent bool
+
+	// CanRetry decides whether a request may be sent more than once at all.
+	// Default: CanRetry(req, RetryNonIdempotent) (see the function
+	// [CanRetry]). A request it refuses is sent exactly once, straight to
+	// the base transport.
+	CanRetry func(req *http.Request) bool
+	// CheckRetry decides, after each attempt, whether to retry (default
+	// [RetryPolicy]). A non-nil error it returns ends the request with that
+	// error.
+	CheckRetry retryablehttp.CheckRetry
+	// Backoff computes the wait before the next attempt (default [Backoff]).
+	Backoff retryablehttp.Backoff
+
+	// Logger receives go-retryablehttp's request, retry and failure
+	// records through [SlogLogger], which redacts URLs and never logs
+	// headers. Nil disables logging.
+	Logger *slog.Logger
+}
+
+// NewRetryingClient returns a plain *http.Client whose transport retries
+// transient failures (per cfg) on top of base, using go-retryablehttp. A nil
+// base means NewTransport(Config{}), i.e. a guarded transport.
+//
+// Behaviour:
+//   - Retries happen per request (per redirect hop); redirects are followed
+//     by the returned client, so its CheckRedirect (e.g. [NoRedirect]) is
+//     honoured.
+//   - Bodies are never buffered: the first attempt and every retry read a
+//     fresh body from GetBody, and a request without a replayable body
+//     gets exactly one attempt.
+//   - When retries are exhausted on a retryable status (429, 5xx), the last
+//     response is returned with a nil error, as net/http would; the caller
+//     inspects the status. When they are exhausted on an error, that error
+//     is returned.
+//   - Errors from the returned client are *url.Error values that carry the
+//     request URL: pass them through [RedactError] before logging them.
+//
+// CloseIdleConnections on the client closes base's idle connections.
+func NewRetryingClient(base http.RoundTripper, cfg RetryConfig) *http.Client {
+	if base == nil {
+		base = NewTransport(Config{})
+	}
+	wmin := orDefaultDur(cfg.WaitMin, DefaultRetryWaitMin)
+	wmax := max(orDefaultDur(cfg.WaitMax, DefaultRetryWaitMax), wmin)
+	retryMax := cfg.RetryMax
+	if retryMax == 0 {
+		retryMax = DefaultRetryMax
+	}
+	rc := &retryablehttp.Client{
+		// The inner client never follows redirects: the outer client
+		// does, with the caller's CheckRedirect.
+		HTTPClient:   &http.Client{Transport: base, CheckRedirect: NoRedirect},
+		RetryWaitMin: wmin,
+		RetryWaitMax: wmax,
+		RetryMax:     max(retryMax, 0),
+		CheckRetry:   cfg.CheckRetry,
+		Backoff:      cfg.Backoff,
+		ErrorHandler: giveUp,
+	}
+	if rc.CheckRetry == nil {
+		rc.CheckRetry = RetryPolicy
+	}
+	if rc.Backoff == nil {
+		rc.Backoff = Backoff
+	}
+	if cfg.Logger != nil {
+		rc.Logger = SlogLogger(cfg.Logger)
+	}
+	canRetry := cfg.CanRetry
+	if canRetry == nil {
+		nonIdem := cfg.RetryNonIdempotent
+		canRetry = func(r *http.Request) bool { return CanRetry(r, nonIdem) }
+	}
+	return &http.Client{Transport: &retryTransport{base: base, rc: rc, canRetry: canRetry}}
+}
+
+// retryTransport sends eligible requests through go-retryablehttp and the
+// others straight to base.
+type retryTransport struct {
+	base     http.RoundTripper
+	rc       *retryablehttp.Client
+	canRetry func(*http.Request) bool
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.rc.RetryMax <= 0 || !t.canRetry(req) {
+		return t.base.RoundTrip(req)
+	}
+	// Hand go-retryablehttp a shallow copy without a body, then give it
+	// GetBody as its body source: it would otherwise read the whole body
+	// into memory.
+	r2 := req.WithContext(req.Context())
+	r2.Body, r2.GetBody = nil, nil
+	rreq, err := retryablehttp.FromRequest(r2)
+	if err != nil {
+		closeBody(req)
+		return nil, fmt.Errorf("httpx: prepare retryable request: %w", err)
+	}
+	if hasBody(req) {
+		getBody := req.GetBody
+		src := retryablehttp.ReaderFunc(func() (io.Reader, error) { return getBody() })
+		if err := rreq.SetBody(src); err != nil {
+			closeBody(req)
+			return nil, fmt.Errorf("httpx: replay request body: %w", err)
+		}
+		rreq.ContentLength = req.ContentLength
+		// Every attempt reads from GetBody; the original body is unused.
+		closeBody(req)
+	}
+	resp, err := t.rc.Do(rreq)
+	if resp != nil {
+		resp.Request = req
+	}
+	return resp, err
+}
+
+// CloseIdleConnections closes the base transport's idle connections.
+func (t *retryTransport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// giveUp is the go-retryablehttp ErrorHandler: it returns the last response
+// when retries ran out on a status, and otherwise an error without the
+// request URL (the outer *http.Client adds it in a *url.Error).
+func giveUp(resp *http.Response, err error, attempts int) (*http.Response, error) {
+	if err == nil && resp != nil {
+		return resp, nil
+	}
+	if resp != nil && resp.Body != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		_ = resp.Body.Close()
+	}
+	if err == nil {
+		err = errors.New("httpx: request failed")
+	}
+	// The inner client wraps transport errors in a *url.Error naming the
+	// URL; the outer client adds its own.
+	if ue, ok := err.(*url.Error); ok {
+		err = ue.Err
+	}
+	if attempts > 1 {
+		return nil, fmt.Errorf("httpx: giving up after %d attempts: %w", attempts, err)
+	}
+	return nil, err
+}
+
+// CanRetry reports whether req may be sent more than once: its body must be
+// replayable (no body, http.NoBody, or GetBody set) and its method
+// idempotent (GET, HEAD, OPTIONS, PUT, DELETE), or the request carries an
+// Idempotency-Key or X-Idempotency-Key header (as net/http also assumes), or
+// nonIdempotent is set.
+func CanRetry(req *http.Request, nonIdempotent bool) bool {
+	if hasBody(req) && req.GetBody == nil {
+		return false
+	}
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	if _, ok := req.Header["Idempotency-Key"]; ok {
+		return true
+	}
+	if _, ok := req.Header["X-Idempotency-Key"]; ok {
+		return true
+	}
+	return nonIdempotent
+}
+
+// RetryPolicy is the default go-retryablehttp CheckRetry: it stops when ctx
+// is done (returning ctx's error), retries network errors (see
+// [RetryableError]) and 429 and 5xx responses except 501 (see
+// [RetryableStatus]), and never returns an error otherwise.
+func RetryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		return RetryableError(err), nil
+	}
+	return resp != nil && RetryableStatus(resp.StatusCode), nil
+}
+
+// RetryableStatus reports whether a response status is worth retrying:
+// 429 Too Many Requests and every 5xx except 501 Not Implemented.
+func RetryableStatus(code int) bool {
+	return code == http.StatusTooManyRequests || (code >= 500 && code <= 599 && code != http.StatusNotImplemented)
+}
+
+// RetryableError reports whether a transport error is a transient network
+// failure worth retrying: timeouts, refused or reset connections, DNS
+// failures other than "no such host", and connections closed mid-response.
+// SSRF refusals ([ErrBlocked]), oversized bodies ([ErrTooLarge]), context
+// cancellation, TLS and certificate failures are permanent.
+func RetryableError(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrBlocked) || errors.Is(err, ErrTooLarge) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var (
+		certErr   *tls.CertificateVerificationError
+		alertErr  tls.AlertError
+		recordErr tls.RecordHeaderError
+		authErr   x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		invErr    x509.CertificateInvalidError
+		dnsErr    *net.DNSError
+	)
+	if errors.As(err, &certErr) || errors.As(err, &alertErr) || errors.As(err, &recordErr) ||
+		errors.As(err, &authErr) || errors.As(err, &hostErr) || errors.As(err, &invErr) {
+		return false
+	}
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return false
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE)
+}
+
+// Backoff is the default go-retryablehttp Backoff. When resp carries a
+// Retry-After header (seconds or HTTP-date) it waits that long, clamped to
+// [wmin, wmax]; otherwise it waits a jittered exponential backoff: the
+// attempt's ceiling wmin*2^attempt (capped at wmax), less a random amount
+// of up to half of it, and never less than wmin.
+func Backoff(wmin, wmax time.Duration, attempt int, resp *http.Response) time.Duration {
+	wmin = max(wmin, 0)
+	wmax = max(wmax, wmin)
+	if resp != nil {
+		if d, ok := RetryAfter(resp.Header, time.Now()); ok {
+			return min(max(d, wmin), wmax)
+		}
+	}
+	d := wmin
+	for i := 0; i < attempt && d < wmax; i++ {
+		if d > wmax/2 {
+			d = wmax
+			break
+		}
+		d *= 2
+	}
+	d = min(d, wmax)
+	if half := d / 2; half > 0 {
+		d = half + rand.N(d-half+1)
+	}
+	return max(d, wmin)
+}
+
+// RetryAfter parses a Retry-After header in either form: delay-seconds
+// ("120") or an HTTP-date ("Fri, 31 Dec 1999 23:59:59 GMT", relative to
+// now; a date in the past is zero). ok is false when the header is absent
+// or malformed.
+func RetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(365*24*time.Hour/time.Second) {
+			secs = int64(365 * 24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+func hasBody(req *http.Request) bool {
+	return req.Body != nil && req.Body != http.NoBody
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
