@@ -103,6 +103,15 @@ type OAuth2 struct {
 	// CallbackParams names extra, non-secret callback query parameters to
 	// keep in the connection's metadata (for example QuickBooks' realmId).
 	CallbackParams []string `json:"callbackParams,omitempty" yaml:"callbackParams,omitempty"`
+	// TokenPath, when set, names the JSON object of the token response
+	// that holds the token set, for providers that nest it: Slack's user
+	// token is under ["authed_user"]. The members of that object
+	// (access_token, refresh_token, expires_in, token_type, scope, ...)
+	// replace the standard members of the top level, which are dropped
+	// even when the object is missing, so a token at the top level (Slack's
+	// bot token) is never taken for the nested one. Other top-level members
+	// stay, for TokenResponseFields.
+	TokenPath []string `json:"tokenPath,omitempty" yaml:"tokenPath,omitempty"`
 }
 
 // DefaultLifetime is used when neither the provider nor the type says how long
@@ -167,6 +176,7 @@ func (o *OAuth2) clone() *OAuth2 {
 	c.Scopes = slices.Clone(o.Scopes)
 	c.TokenResponseFields = slices.Clone(o.TokenResponseFields)
 	c.CallbackParams = slices.Clone(o.CallbackParams)
+	c.TokenPath = slices.Clone(o.TokenPath)
 	c.AuthorizeParams = maps.Clone(o.AuthorizeParams)
 	c.TokenParams = maps.Clone(o.TokenParams)
 	return &c

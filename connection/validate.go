@@ -59,7 +59,7 @@ func (t *Type) validateInto(p *problems, prefix string) {
 			continue
 		}
 		if f.Default != "" {
-			if reason := checkValue(f, f.Default); reason != "" {
+			if reason := t.checkDefault(f); reason != "" {
 				p.add(key, label, "default "+reason)
 			}
 		}
@@ -138,6 +138,9 @@ func (t *Type) validateOAuth2(p *problems, prefix string) {
 				p.add(pre+name, "", fmt.Sprintf("parameter %q is set by connkit and cannot be overridden", k))
 			}
 		}
+	}
+	if slices.Contains(o.TokenPath, "") {
+		p.add(pre+"tokenPath", "", "names an empty member")
 	}
 	checkParams("authorizeParams", o.AuthorizeParams, reservedAuthorizeParams)
 	checkParams("tokenParams", o.TokenParams, reservedTokenParams)
@@ -221,10 +224,11 @@ func (t *Type) ValidateValues(v Values) error {
 			}
 			continue
 		}
-		if reason := checkValue(f, s); reason != "" {
+		if reason := t.checkResolved(f, s); reason != "" {
 			p.add(f.Key, f.DisplayLabel(), reason)
 		}
 	}
+	t.checkTemplateValues(v, p)
 	for _, k := range v.Keys() {
 		if !t.HasField(k) {
 			p.add(k, "", "the type has no such field")
