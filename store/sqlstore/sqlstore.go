@@ -258,7 +258,11 @@ func (s *Store) sqliteTx(ctx context.Context, fn func(q querier) error) (err err
 		return err
 	}
 	if err = fn(conn); err == nil {
-		if _, err = conn.ExecContext(ctx, "COMMIT"); err == nil {
+		// COMMIT is not interrupted by ctx: the write lock is held, so it
+		// does not wait, and an interrupted COMMIT would leave the outcome
+		// unknown. A call cancelled after its statements ran thus commits
+		// and reports success; one cancelled earlier failed in fn.
+		if _, err = conn.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err == nil {
 			return nil
 		}
 	}
