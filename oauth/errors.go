@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/connkit/connkit/internal/httpx"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -83,9 +85,10 @@ func (e *TokenError) Is(target error) bool {
 }
 
 // Temporary reports whether trying again later may succeed: no response
-// (network error), 429, or a 5xx status.
+// (network error), 429, or a 5xx status. A cancelled call, a destination
+// refused by the SSRF guard and an oversized response are not temporary.
 func (e *TokenError) Temporary() bool {
-	if e.Err != nil && (errors.Is(e.Err, context.Canceled)) {
+	if e.Err != nil && (errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, httpx.ErrBlocked) || errors.Is(e.Err, httpx.ErrTooLarge)) {
 		return false
 	}
 	return e.StatusCode == 0 || e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
@@ -115,7 +118,8 @@ func tokenError(op string, err error) *TokenError {
 		}
 		return te
 	}
-	te.Err = scrub(err)
+	// Errors of the HTTP client name the token URL: redact its query.
+	te.Err = scrub(httpx.RedactError(err))
 	return te
 }
 
