@@ -1,0 +1,230 @@
+package connkit_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/connkit/connkit"
+	"github.com/connkit/connkit/component"
+	"github.com/connkit/connkit/connection"
+	"github.com/connkit/connkit/internal/oauthtest"
+	"github.com/connkit/connkit/store/keyring"
+	"github.com/connkit/connkit/store/memory"
+	"github.com/connkit/connkit/template"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const callbackPath = "/oauth/callback"
+
+// world is a host with a fake authorization server and a fake API.
+type world struct {
+	host    *connkit.Host
+	auth    *oauthtest.Server
+	api     *httptest.Server
+	app     *httptest.Server // mounts the callback handler
+	apiHits map[string]int
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{apiHits: map[string]int{}}
+	// The host app's callback URL must be known before the authorization
+	// server registers it; reserve the listener first.
+	w.app = httptest.NewUnstartedServer(nil)
+	callbackURL := "http://" + w.app.Listener.Addr().String() + callbackPath
+	w.auth = oauthtest.New(t, oauthtest.Config{
+		Clients:             []oauthtest.Client{{ID: "app-1", Secret: "app-secret", RedirectURIs: []string{callbackURL}}},
+		RotateRefreshTokens: true,
+	})
+	w.api = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-API-Key") != "key-123" {
+			rw.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.apiHits["apikey"]++
+		_, _ = io.WriteString(rw, `{"items":3}`)
+	}))
+	t.Cleanup(w.api.Close)
+
+	key, err := keyring.GenerateKey(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.host, err = connkit.New(connkit.Config{
+		Store:                memory.New(memory.Options{}),
+		Sealer:               ring,
+		CallbackURL:          callbackURL,
+		AllowPrivateNetworks: true, // the fake servers are on loopback
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.host.Close(context.Background()) })
+	mux := http.NewServeMux()
+	mux.Handle(callbackPath, w.host.CallbackHandler())
+	w.app.Config.Handler = mux
+	w.app.Start()
+	t.Cleanup(w.app.Close)
+	return w
+}
+
+func acme(auth *oauthtest.Server, apiURL string) component.Component {
+	return component.Component{
+		Key:   "acme",
+		Label: "Acme",
+		Connections: []connection.Type{
+			{
+				Key:    "oauth",
+				Label:  "Acme OAuth",
+				OAuth2: &connection.OAuth2{AuthorizeURL: auth.AuthorizeURL(), TokenURL: auth.TokenURL(), RevokeURL: auth.RevokeURL(), Scopes: []string{"read"}},
+			},
+			{
+				Key:    "apikey",
+				Label:  "Acme API Key",
+				Fields: []connection.Field{{Key: "apiKey", Label: "API Key", Kind: connection.KindPassword, Required: true}},
+				Auth:   connection.Auth{Method: connection.AuthHeader, Field: "apiKey", Header: "X-API-Key"},
+			},
+		},
+		Actions: []component.Action{{
+			Key:    "sync",
+			Inputs: []component.Input{{Key: "oauth", Connection: "oauth"}, {Key: "key", Connection: "apikey"}},
+			Perform: func(ctx context.Context, sc *component.Context) (any, error) {
+				var out []string
+				for _, in := range []struct{ conn, url string }{{"oauth", auth.ResourceURL()}, {"key", apiURL}} {
+					conn, err := sc.Connection(in.conn)
+					if err != nil {
+						return nil, err
+					}
+					req, _ := http.NewRequestWithContext(ctx, http.MethodGet, in.url, nil)
+					resp, err := conn.HTTPClient().Do(req)
+					if err != nil {
+						return nil, err
+					}
+					resp.Body.Close()
+					out = append(out, fmt.Sprintf("%s:%d", in.conn, resp.StatusCode))
+				}
+				return strings.Join(out, " "), nil
+			},
+		}},
+	}
+}
+
+func TestEndToEnd(t *testing.T) {
+	ctx := t.Context()
+	w := newWorld(t)
+	c, err := w.host.Register(acme(w.auth, w.api.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := component.NewBuilder("int-1", "Acme Sync", 1)
+	if _, err := b.AddStep("sync", c, "sync", component.StepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The client credentials are the integration's, not the customer's.
+	if err := b.Variable("Acme OAuth Connection", func(v *connection.Variable) {
+		v.Defaults = connection.ValuesOf(map[string]string{connection.FieldClientID: "app-1", connection.FieldClientSecret: "app-secret"})
+		v.Visibility = map[string]connection.Visibility{
+			connection.FieldClientID: connection.Hidden, connection.FieldClientSecret: connection.Hidden,
+			connection.FieldAuthorizeURL: connection.Hidden, connection.FieldTokenURL: connection.Hidden,
+			connection.FieldRevokeURL: connection.Hidden, connection.FieldScopes: connection.Hidden,
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.host.RegisterIntegration(b); err != nil {
+		t.Fatal(err)
+	}
+	inst := connection.Instance{ID: "inst-1", Name: "Customer One", IntegrationID: "int-1", IntegrationName: "Acme Sync", IntegrationVersion: 1}
+	if err := w.host.Deploy(ctx, inst); err != nil {
+		t.Fatal(err)
+	}
+	oauthRef := connection.Ref{InstanceID: "inst-1", Variable: "Acme OAuth Connection"}
+	keyRef := connection.Ref{InstanceID: "inst-1", Variable: "Acme API Key Connection"}
+	if err := w.host.SetValues(ctx, keyRef, template.AudienceCustomer, connection.ValuesOf(map[string]string{"apiKey": "key-123"})); err != nil {
+		t.Fatal(err)
+	}
+
+	// CONNECT: the browser goes to the provider and comes back.
+	authURL, err := w.host.Connect(ctx, oauthRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := w.auth.Authorize(ctx, authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(back.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "Authorization completed successfully") {
+		t.Fatalf("callback: %d %s", resp.StatusCode, page)
+	}
+	assertStatus(t, w.host, oauthRef, connection.StatusConfigured)
+
+	// A step uses both connections; both turn green.
+	out, err := w.host.RunStep(ctx, "inst-1", "sync", connkit.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != "oauth:200 key:200" {
+		t.Fatalf("step output %q, want both calls to succeed", out)
+	}
+	assertStatus(t, w.host, oauthRef, connection.StatusWorking)
+	assertStatus(t, w.host, keyRef, connection.StatusWorking)
+
+	logs, err := w.host.Logs(ctx, oauthRef, 0, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) < 2 {
+		t.Errorf("connection log has %d entries, want connected and used", len(logs))
+	}
+	b2, _ := json.Marshal(logs)
+	if strings.Contains(string(b2), "app-secret") || strings.Contains(string(b2), "key-123") {
+		t.Errorf("connection log leaks a secret: %s", b2)
+	}
+
+	// DISCONNECT: tokens revoked; the step fails with "not connected".
+	res, err := w.host.Disconnect(ctx, oauthRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res == nil {
+		t.Fatal("no disconnect result")
+	}
+	_, err = w.host.RunStep(ctx, "inst-1", "sync", connkit.RunOptions{})
+	if !errors.Is(err, component.ErrNotConnected) {
+		t.Fatalf("step after disconnect: err = %v, want ErrNotConnected", err)
+	}
+	if !strings.Contains(err.Error(), "not connected") {
+		t.Errorf("error %q should say the connection is not connected", err)
+	}
+}
+
+func assertStatus(t *testing.T, h *connkit.Host, ref connection.Ref, want connection.Status) {
+	t.Helper()
+	got, err := h.Health(t.Context(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != want {
+		t.Fatalf("%s status = %q (%s), want %q", ref, got.Status, got.Reason, want)
+	}
+}

@@ -1,0 +1,151 @@
+package connkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/connkit/connkit/component"
+	"github.com/connkit/connkit/connection"
+	"github.com/connkit/connkit/store"
+)
+
+// RunOptions are the optional inputs of [Host.RunStep].
+type RunOptions struct {
+	// User is the user whose user-level connections the step uses.
+	User string
+	// Inputs are the step's non-connection inputs.
+	Inputs map[string]any
+	// Execution scopes status reports across several steps of one
+	// execution; nil means one execution for this step.
+	Execution *component.Execution
+}
+
+// NewExecution returns an execution whose status reports are written to the
+// connections' records and logs, at most once per connection from HTTP
+// outcomes. Pass it in RunOptions to share it between the steps of one run.
+func (h *Host) NewExecution() *component.Execution {
+	return component.NewExecution(h.reportHealth)
+}
+
+// RunStep runs one step of an instance's integration with its connections
+// resolved: each connection input is bound to its config variable's
+// connection, whose values, token and authenticated *http.Client the step
+// receives. A connection-related error (see component.ConnectionError) marks
+// the connection red.
+func (h *Host) RunStep(ctx context.Context, instanceID, step string, opts RunOptions) (any, error) {
+	inst, err := h.cfg.Store.GetInstance(ctx, instanceID)
+	if err != nil {
+		return nil, fmt.Errorf("connkit: instance %q: %w", instanceID, err)
+	}
+	h.mu.RLock()
+	s, ok := h.integrations[integrationKey{inst.IntegrationID, inst.IntegrationVersion}][step]
+	c := h.components[s.Component]
+	h.mu.RUnlock()
+	if !ok || c == nil {
+		return nil, fmt.Errorf("connkit: integration %q version %d has no step %q: %w", inst.IntegrationID, inst.IntegrationVersion, step, ErrUnknown)
+	}
+	action, _ := c.Action(s.Action)
+	exec := opts.Execution
+	if exec == nil {
+		exec = h.NewExecution()
+	}
+	in, _ := h.templates.Integration(inst.IntegrationID, inst.IntegrationVersion)
+	conns := make(map[string]*component.Conn, 2*len(s.Bindings))
+	for input, varKey := range s.Bindings {
+		v, _ := in.Variable(varKey)
+		ref := connection.Ref{InstanceID: instanceID, Variable: varKey}
+		if v.Level == connection.UserLevel {
+			ref.User = opts.User
+		}
+		conn, err := h.conn(ctx, ref, exec)
+		if err != nil {
+			return nil, err
+		}
+		conns[input] = conn
+		conns[varKey] = conn
+	}
+	sc := component.NewContext(component.ContextConfig{
+		Connections: conns,
+		Inputs:      opts.Inputs,
+		Logger:      h.logger.With("instance", instanceID, "step", step),
+	})
+	out, err := action.Perform(ctx, sc)
+	var ce *component.ConnError
+	if errors.As(err, &ce) {
+		for _, conn := range conns {
+			if conn.ID() == ce.ConnectionID {
+				exec.Fail(ctx, conn.ID(), conn.Ref(), ce.Err.Error())
+				break
+			}
+		}
+	}
+	return out, err
+}
+
+// conn resolves one connection into a step's handle.
+func (h *Host) conn(ctx context.Context, ref connection.Ref, exec *component.Execution) (*component.Conn, error) {
+	res, err := h.templates.Resolve(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("connkit: connection %q: %w", ref.Variable, err)
+	}
+	if err := res.Validate(); err != nil {
+		return nil, fmt.Errorf("connkit: connection %q is not configured: %w", ref.Variable, err)
+	}
+	cfg := component.ConnConfig{
+		Ref:       ref,
+		ID:        res.ConnectionID,
+		Type:      res.Variable.Type,
+		Values:    res.Values,
+		Transport: h.transport,
+		Execution: exec,
+		Logger:    h.logger,
+	}
+	if res.Variable.Type.IsOAuth2() {
+		cfg.Tokens = h.tokens.Source(ref)
+		if res.ConnectionID != "" {
+			if rec, err := h.cfg.Store.GetConnection(ctx, ref); err == nil {
+				cfg.Metadata = rec.Metadata
+			}
+		}
+	}
+	return component.NewConn(cfg), nil
+}
+
+// reportHealth writes a status change from an execution to the connection's
+// record and log.
+func (h *Host) reportHealth(ctx context.Context, id string, ref connection.Ref, status connection.Status, reason string) {
+	if id == "" {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for range 8 {
+		c, err := h.cfg.Store.GetConnectionByID(ctx, id)
+		if err != nil {
+			h.logger.Warn("connkit: cannot read connection to set its status", "connection", id, "error", err)
+			return
+		}
+		if c.Health.Status == status && c.Health.Reason == reason {
+			return
+		}
+		c.Health = connection.Health{Status: status, Reason: reason, Since: h.now()}
+		_, err = h.cfg.Store.PutConnection(ctx, c)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			h.logger.Warn("connkit: cannot set connection status", "connection", id, "error", err)
+			return
+		}
+		level, event, msg := slog.LevelInfo, "used", "connection used successfully"
+		if status == connection.StatusError {
+			level, event, msg = slog.LevelWarn, "failed", "connection failed: "+reason
+		}
+		if _, err := h.cfg.Store.AppendLog(ctx, &store.LogEntry{ConnectionID: id, Time: h.now(), Level: level, Event: event, Message: msg}); err != nil {
+			h.logger.Warn("connkit: cannot write connection log", "connection", id, "error", err)
+		}
+		h.logger.Log(ctx, level, msg, "connection", id, "ref", ref.String())
+		return
+	}
+}
