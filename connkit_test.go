@@ -100,6 +100,22 @@ func acme(auth *oauthtest.Server, apiURL string) component.Component {
 			},
 		},
 		Actions: []component.Action{{
+			// token exists only so tests can act on the access token at the
+			// provider; real components never hand tokens out.
+			Key:    "token",
+			Inputs: []component.Input{{Key: "oauth", Connection: "oauth"}},
+			Perform: func(ctx context.Context, sc *component.Context) (any, error) {
+				conn, err := sc.Connection("oauth")
+				if err != nil {
+					return nil, err
+				}
+				tok, err := conn.Token(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return tok.AccessToken.Reveal(), nil
+			},
+		}, {
 			Key:    "sync",
 			Inputs: []component.Input{{Key: "oauth", Connection: "oauth"}, {Key: "key", Connection: "apikey"}},
 			Perform: func(ctx context.Context, sc *component.Context) (any, error) {
@@ -227,4 +243,98 @@ func assertStatus(t *testing.T, h *connkit.Host, ref connection.Ref, want connec
 	if got.Status != want {
 		t.Fatalf("%s status = %q (%s), want %q", ref, got.Status, got.Reason, want)
 	}
+}
+
+func TestStatusTransitions(t *testing.T) {
+	ctx := t.Context()
+	w := newWorld(t)
+	c, err := w.host.Register(acme(w.auth, w.api.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := component.NewBuilder("int-1", "Acme Sync", 1)
+	if _, err := b.AddStep("sync", c, "sync", component.StepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AddStep("token", c, "token", component.StepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Variable("Acme OAuth Connection", func(v *connection.Variable) {
+		v.Defaults = connection.ValuesOf(map[string]string{connection.FieldClientID: "app-1", connection.FieldClientSecret: "app-secret"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.host.RegisterIntegration(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.host.Deploy(ctx, connection.Instance{ID: "inst-1", IntegrationID: "int-1", IntegrationVersion: 1}); err != nil {
+		t.Fatal(err)
+	}
+	oauthRef := connection.Ref{InstanceID: "inst-1", Variable: "Acme OAuth Connection"}
+	keyRef := connection.Ref{InstanceID: "inst-1", Variable: "Acme API Key Connection"}
+	connect := func() {
+		t.Helper()
+		authURL, err := w.host.Connect(ctx, oauthRef)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := w.auth.Authorize(ctx, authURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(back.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	setKey := func(k string) {
+		t.Helper()
+		if err := w.host.SetValues(ctx, keyRef, template.AudienceCustomer, connection.ValuesOf(map[string]string{"apiKey": k})); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	setKey("key-123")
+	connect()
+	assertStatus(t, w.host, oauthRef, connection.StatusConfigured)
+	assertStatus(t, w.host, keyRef, connection.StatusConfigured)
+
+	if _, err := w.host.RunStep(ctx, "inst-1", "sync", connkit.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	assertStatus(t, w.host, oauthRef, connection.StatusWorking)
+	assertStatus(t, w.host, keyRef, connection.StatusWorking)
+
+	// The customer's key is revoked at the API: a 401 turns it red.
+	setKey("key-revoked")
+	if _, err := w.host.RunStep(ctx, "inst-1", "sync", connkit.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	assertStatus(t, w.host, keyRef, connection.StatusError)
+	// The user revokes access at the provider: the API answers 401, the
+	// client refreshes once, the provider refuses the grant, and the OAuth
+	// connection turns red.
+	tok, err := w.host.RunStep(ctx, "inst-1", "token", connkit.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.auth.Revoke(tok.(string)) {
+		t.Fatal("the fake server does not know the access token the step used")
+	}
+	w.auth.FailToken(-1, oauthtest.Fault{GrantType: oauthtest.GrantRefreshToken, Error: "invalid_grant", Description: "grant revoked"})
+	refreshes := w.auth.GrantCalls(oauthtest.GrantRefreshToken)
+	if _, err := w.host.RunStep(ctx, "inst-1", "sync", connkit.RunOptions{}); err == nil {
+		t.Fatal("step succeeded with a revoked grant")
+	}
+	if n := w.auth.GrantCalls(oauthtest.GrantRefreshToken) - refreshes; n != 1 {
+		t.Errorf("refresh calls after the 401 = %d, want 1", n)
+	}
+	assertStatus(t, w.host, oauthRef, connection.StatusError)
+	// Reconnecting resets to yellow.
+	w.auth.ClearFaults()
+	setKey("key-123")
+	connect()
+	assertStatus(t, w.host, oauthRef, connection.StatusConfigured)
+	assertStatus(t, w.host, keyRef, connection.StatusConfigured)
 }
