@@ -105,12 +105,13 @@ type OAuth2 struct {
 	CallbackParams []string `json:"callbackParams,omitempty" yaml:"callbackParams,omitempty"`
 	// TokenPath, when set, names the JSON object of the token response
 	// that holds the token set, for providers that nest it: Slack's user
-	// token is under ["authed_user"]. The members of that object
-	// (access_token, refresh_token, expires_in, token_type, scope, ...)
-	// replace the standard members of the top level, which are dropped
-	// even when the object is missing, so a token at the top level (Slack's
-	// bot token) is never taken for the nested one. Other top-level members
-	// stay, for TokenResponseFields.
+	// token is under ["authed_user"]. The standard members of the top level
+	// (access_token, refresh_token, expires_in, token_type, scope, ...) are
+	// dropped, even when the object is missing, so that a token at the top
+	// level (Slack's bot token) is never taken for the nested one; then the
+	// members of the object are merged into the top level, replacing those
+	// of the same name. Other top-level members stay, for
+	// TokenResponseFields.
 	TokenPath []string `json:"tokenPath,omitempty" yaml:"tokenPath,omitempty"`
 }
 

@@ -29,9 +29,11 @@ type Endpoint struct {
 }
 
 // NewEndpoint resolves typ's OAuth 2.0 settings against values (the
-// connection's effective values) and the host's redirect URL. It fails with
-// ErrMisconfigured when the type has no OAuth 2.0 settings or a required URL
-// or the client id is missing.
+// connection's effective values) and the host's redirect URL, filling URL
+// templates in with [connection.ExpandURL]. It fails with ErrMisconfigured
+// when the type has no OAuth 2.0 settings, a required URL or the client id
+// is missing, or a URL template cannot be filled in (the error then wraps
+// the *connection.ValidationError naming the field).
 func NewEndpoint(typ *connection.Type, values connection.Values, redirectURL string) (*Endpoint, error) {
 	o := typ.OAuth2
 	if o == nil {
@@ -51,6 +53,15 @@ func NewEndpoint(typ *connection.Type, values connection.Values, redirectURL str
 		if s, ok := values.Lookup(connection.FieldScopes); ok {
 			e.scopes = splitScopes(s)
 		}
+	}
+	// Tenant-specific URLs ("https://{shop}.myshopify.com/...") are filled
+	// in only with values that are single DNS labels.
+	for _, u := range []*string{&e.authorizeURL, &e.tokenURL, &e.revokeURL} {
+		expanded, err := connection.ExpandURL(*u, typ, values)
+		if err != nil {
+			return nil, fmt.Errorf("oauth: type %q: %w: %w", typ.Key, ErrMisconfigured, err)
+		}
+		*u = expanded
 	}
 	var missing []string
 	if e.clientID == "" {
@@ -149,13 +160,15 @@ func (e *Endpoint) tokenParams() []oauth2.AuthCodeOption {
 
 // Exchange trades an authorization code (and the PKCE verifier, "" for none)
 // for a token set, through client. A response without expires_in gets the
-// type's default lifetime.
+// type's default lifetime. For a type with a TokenPath, the token set is
+// read from that nested object (see connection.OAuth2.TokenPath); so it is
+// in Refresh and ClientCredentials.
 func (e *Endpoint) Exchange(ctx context.Context, client *http.Client, code, verifier string) (Token, *oauth2.Token, error) {
 	opts := e.tokenParams()
 	if verifier != "" {
 		opts = append(opts, oauth2.VerifierOption(verifier))
 	}
-	ot, err := e.Config().Exchange(withClient(ctx, client), code, opts...)
+	ot, err := e.Config().Exchange(withClient(ctx, e.tokenClient(client)), code, opts...)
 	if err != nil {
 		return Token{}, nil, tokenError("exchange", err)
 	}
@@ -171,7 +184,7 @@ func (e *Endpoint) Refresh(ctx context.Context, client *http.Client, refresh con
 	}
 	// An expired token with only a refresh token makes x/oauth2 refresh.
 	old := &oauth2.Token{RefreshToken: refresh.Reveal(), Expiry: time.Unix(1, 0)}
-	ot, err := e.Config().TokenSource(withClient(ctx, client), old).Token()
+	ot, err := e.Config().TokenSource(withClient(ctx, e.tokenClient(client)), old).Token()
 	if err != nil {
 		return Token{}, nil, tokenError("refresh", err)
 	}
@@ -195,7 +208,7 @@ func (e *Endpoint) ClientCredentials(ctx context.Context, client *http.Client) (
 	if len(e.scopes) > 0 {
 		cc.EndpointParams["scope"] = []string{strings.Join(e.scopes, e.settings.SeparatorOrDefault())}
 	}
-	ot, err := cc.Token(withClient(ctx, client))
+	ot, err := cc.Token(withClient(ctx, e.tokenClient(client)))
 	if err != nil {
 		return Token{}, nil, tokenError("client_credentials", err)
 	}
