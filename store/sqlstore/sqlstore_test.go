@@ -45,75 +45,100 @@ func freshDatabase(tb testing.TB, d sqlstore.Dialect) string {
 	base := postgresDSN(tb)
 	schema := createSchema(tb, base)
 	tb.Cleanup(func() { dropSchema(tb, base, schema) })
-	return withSearchPath(tb, base, schema)
+	return withParams(tb, base, map[string]string{"search_path": schema})
 }
 
-// migratedDatabase is freshDatabase for tests that only need an empty,
-// migrated database with the default table prefix, such as the conformance
-// suite, which opens one per subtest. On PostgreSQL, creating and migrating
-// a schema costs far more than most subtests, so schemas are reused: when a
-// test ends its schema's tables are emptied (TRUNCATE) and the schema goes
-// back to a pool that TestMain drops at exit. A test still gets a database
-// nobody else uses and that holds no records.
-func migratedDatabase(tb testing.TB, d sqlstore.Dialect) string {
+// conformanceStore returns a new Store over an empty, migrated database, for
+// the conformance suite, which opens one per subtest. On SQLite that is a
+// fresh file. On PostgreSQL, creating and migrating a schema and starting
+// new server connections cost far more than most subtests, so schemas are
+// reused together with a warm *sql.DB (the Store is made with New, which
+// leaves the *sql.DB open): when a test ends its schema's tables are emptied
+// with TRUNCATE and the schema goes back to a pool that TestMain drops at
+// exit. A test still gets a database nobody else uses and that holds no
+// records. These connections set synchronous_commit=off, which changes
+// durability after a server crash, not what any session sees.
+func conformanceStore(tb testing.TB, d sqlstore.Dialect, opts sqlstore.Options) *sqlstore.Store {
 	tb.Helper()
 	if d == sqlstore.SQLite {
-		return freshDatabase(tb, d)
+		return open(tb, d, freshDatabase(tb, d), opts)
 	}
 	base := postgresDSN(tb)
-	schema := pgPool.get(tb, base)
-	tb.Cleanup(func() { pgPool.put(tb, base, schema) })
-	return withSearchPath(tb, base, schema)
+	sc := pgPool.get(tb, base)
+	tb.Cleanup(func() { pgPool.put(tb, sc) })
+	s, err := sqlstore.New(sc.db, d, opts)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	if err := s.Migrate(context.Background()); err != nil { // a no-op: checks the recorded version
+		tb.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+// pooledSchema is a migrated PostgreSQL schema with a *sql.DB whose
+// connections use it.
+type pooledSchema struct {
+	name string
+	db   *sql.DB
 }
 
 // schemaPool holds migrated, empty PostgreSQL schemas for reuse.
 type schemaPool struct {
 	mu   sync.Mutex
-	free []string
-	all  []string
+	free []pooledSchema
+	all  []pooledSchema
 	base string
 }
 
 var pgPool schemaPool
 
-func (p *schemaPool) get(tb testing.TB, base string) string {
+func (p *schemaPool) get(tb testing.TB, base string) pooledSchema {
 	tb.Helper()
 	p.mu.Lock()
 	p.base = base
 	if n := len(p.free); n > 0 {
-		schema := p.free[n-1]
+		sc := p.free[n-1]
 		p.free = p.free[:n-1]
 		p.mu.Unlock()
-		return schema
+		return sc
 	}
 	p.mu.Unlock()
-	schema := createSchema(tb, base)
-	p.mu.Lock()
-	p.all = append(p.all, schema)
-	p.mu.Unlock()
-	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, sqlstore.PostgreSQL, withSearchPath(tb, base, schema), sqlstore.Options{})
+	name := createSchema(tb, base)
+	dsn := withParams(tb, base, map[string]string{"search_path": name, "synchronous_commit": "off"})
+	db, err := sql.Open("pgx", dsn)
 	if err != nil {
-		tb.Fatalf("Open: %v", err)
+		tb.Fatal(err)
+	}
+	sc := pooledSchema{name: name, db: db}
+	p.mu.Lock()
+	p.all = append(p.all, sc)
+	p.mu.Unlock()
+	s, err := sqlstore.New(db, sqlstore.PostgreSQL, sqlstore.Options{})
+	if err != nil {
+		tb.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
+	if err := s.Migrate(context.Background()); err != nil {
 		tb.Fatalf("Migrate: %v", err)
 	}
-	return schema
+	return sc
 }
 
-// put empties every table of schema but the migrations record and returns
-// it to the pool.
-func (p *schemaPool) put(tb testing.TB, base, schema string) {
+// put empties every table of the schema but the migrations record and
+// returns it to the pool.
+func (p *schemaPool) put(tb testing.TB, sc pooledSchema) {
 	tb.Helper()
-	db := adminDB(tb, base)
-	defer db.Close()
 	ctx := context.Background()
-	rows, err := db.QueryContext(ctx, `SELECT tablename FROM pg_tables
-		WHERE schemaname = $1 AND tablename <> 'connkit_schema_migrations'`, schema)
+	rows, err := sc.db.QueryContext(ctx, `SELECT tablename FROM pg_tables
+		WHERE schemaname = $1 AND tablename <> 'connkit_schema_migrations'`, sc.name)
 	if err != nil {
-		tb.Fatalf("list tables of %s: %v", schema, err)
+		tb.Fatalf("list tables of %s: %v", sc.name, err)
 	}
 	var tables []string
 	for rows.Next() {
@@ -121,34 +146,35 @@ func (p *schemaPool) put(tb testing.TB, base, schema string) {
 		if err := rows.Scan(&name); err != nil {
 			tb.Fatal(err)
 		}
-		tables = append(tables, schema+"."+name)
+		tables = append(tables, sc.name+"."+name)
 	}
 	rows.Close()
 	if len(tables) > 0 {
-		if _, err := db.ExecContext(ctx, "TRUNCATE "+strings.Join(tables, ", ")); err != nil {
-			tb.Fatalf("empty %s: %v", schema, err)
+		if _, err := sc.db.ExecContext(ctx, "TRUNCATE "+strings.Join(tables, ", ")); err != nil {
+			tb.Fatalf("empty %s: %v", sc.name, err)
 		}
 	}
 	p.mu.Lock()
-	p.free = append(p.free, schema)
+	p.free = append(p.free, sc)
 	p.mu.Unlock()
 }
 
-// drop drops every schema the pool made.
+// drop closes and drops every schema the pool made.
 func (p *schemaPool) drop() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.all) == 0 {
 		return nil
 	}
-	db, err := sql.Open("pgx", p.base)
+	admin, err := sql.Open("pgx", p.base)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	for _, schema := range p.all {
-		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			return fmt.Errorf("drop schema %s: %w", schema, err)
+	defer admin.Close()
+	for _, sc := range p.all {
+		sc.db.Close()
+		if _, err := admin.Exec("DROP SCHEMA " + sc.name + " CASCADE"); err != nil {
+			return fmt.Errorf("drop schema %s: %w", sc.name, err)
 		}
 	}
 	p.all, p.free = nil, nil
@@ -195,9 +221,9 @@ func dropSchema(tb testing.TB, base, schema string) {
 	}
 }
 
-// withSearchPath adds search_path (sent as a run-time parameter at
-// connection start-up) to a PostgreSQL URL or keyword/value DSN.
-func withSearchPath(tb testing.TB, dsn, schema string) string {
+// withParams adds run-time parameters (sent at connection start-up, such as
+// search_path) to a PostgreSQL URL or keyword/value DSN.
+func withParams(tb testing.TB, dsn string, params map[string]string) string {
 	tb.Helper()
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
@@ -205,11 +231,16 @@ func withSearchPath(tb testing.TB, dsn, schema string) string {
 			tb.Fatalf("parse %s: %v", postgresEnv, err)
 		}
 		q := u.Query()
-		q.Set("search_path", schema)
+		for k, v := range params {
+			q.Set(k, v)
+		}
 		u.RawQuery = q.Encode()
 		return u.String()
 	}
-	return dsn + " search_path=" + schema
+	for k, v := range params {
+		dsn += " " + k + "=" + v
+	}
+	return dsn
 }
 
 // open opens and migrates a Store on dsn and closes it when the test ends.
@@ -249,7 +280,7 @@ func rawDB(tb testing.TB, d sqlstore.Dialect, dsn string) *sql.DB {
 
 func conformance(t *testing.T, d sqlstore.Dialect) {
 	storetest.Run(t, func(t *testing.T, opts storetest.Options) store.Store {
-		return open(t, d, migratedDatabase(t, d), sqlstore.Options{Now: opts.Now, LogRetention: opts.LogRetention})
+		return conformanceStore(t, d, sqlstore.Options{Now: opts.Now, LogRetention: opts.LogRetention})
 	})
 }
 
@@ -274,7 +305,7 @@ func dialects(t *testing.T, f func(t *testing.T, d sqlstore.Dialect)) {
 }
 
 func benchmark(b *testing.B, d sqlstore.Dialect) {
-	storetest.Benchmark(b, open(b, d, migratedDatabase(b, d), sqlstore.Options{}))
+	storetest.Benchmark(b, open(b, d, freshDatabase(b, d), sqlstore.Options{}))
 }
 
 func BenchmarkSQLite(b *testing.B) { benchmark(b, sqlstore.SQLite) }
