@@ -19,22 +19,23 @@ var leaseTests = []test{
 	{name: "ConcurrentAcquirersOneWinner", run: testLeaseConcurrent},
 }
 
-const ttl = 30 * time.Second
+// leaseTTL is the ttl of every lease the suite acquires.
+const leaseTTL = 30 * time.Second
 
 func (e *env) acquire(t *testing.T, key, owner string) store.Lease {
 	t.Helper()
-	l, err := e.s.AcquireLease(e.ctx, key, owner, ttl)
+	l, err := e.s.AcquireLease(e.ctx, key, owner, leaseTTL)
 	must(t, err, fmt.Sprintf("AcquireLease(%s, %s)", key, owner))
-	want := store.Lease{Key: key, Owner: owner, Expires: e.clock.Now().Add(ttl)}
+	want := store.Lease{Key: key, Owner: owner, Expires: e.clock.Now().Add(leaseTTL)}
 	if d := diff(want, l); d != "" {
-		t.Fatalf("AcquireLease(%s, %s): Expires is the store's now + ttl (-want +got):\n%s", key, owner, d)
+		t.Fatalf("AcquireLease(%s, %s): Expires is the store's now + leaseTTL (-want +got):\n%s", key, owner, d)
 	}
 	return l
 }
 
 func (e *env) held(t *testing.T, key, owner string) {
 	t.Helper()
-	_, err := e.s.AcquireLease(e.ctx, key, owner, ttl)
+	_, err := e.s.AcquireLease(e.ctx, key, owner, leaseTTL)
 	wantErr(t, err, store.ErrLeaseHeld, fmt.Sprintf("AcquireLease(%s, %s) of a lease another owner holds", key, owner))
 }
 
@@ -44,23 +45,23 @@ func testLeaseAcquire(t *testing.T, e *env) {
 
 func testLeaseExclusive(t *testing.T, e *env) {
 	e.acquire(t, "k", "a")
-	e.clock.Advance(ttl - time.Millisecond)
+	e.clock.Advance(leaseTTL - time.Millisecond)
 	e.held(t, "k", "b")
 }
 
 func testLeaseExtend(t *testing.T, e *env) {
 	e.acquire(t, "k", "a")
 	e.clock.Advance(20 * time.Second)
-	e.acquire(t, "k", "a") // Expires moves to now + ttl
+	e.acquire(t, "k", "a") // Expires moves to now + leaseTTL
 	e.clock.Advance(20 * time.Second)
-	// 40s after the first acquire: expired by the first ttl, held by the
+	// 40s after the first acquire: expired by the first leaseTTL, held by the
 	// extension.
 	e.held(t, "k", "b")
 }
 
 func testLeaseExpired(t *testing.T, e *env) {
 	e.acquire(t, "k", "a")
-	e.clock.Advance(ttl + time.Millisecond)
+	e.clock.Advance(leaseTTL + time.Millisecond)
 	e.acquire(t, "k", "b")
 	e.held(t, "k", "a")
 }
@@ -93,7 +94,7 @@ func testLeaseConcurrent(t *testing.T, e *env) {
 	for round := range 3 {
 		key := fmt.Sprint("k", round)
 		errs := race(nil, func(i int) error {
-			_, err := e.s.AcquireLease(e.ctx, key, fmt.Sprint("owner-", i), ttl)
+			_, err := e.s.AcquireLease(e.ctx, key, fmt.Sprint("owner-", i), leaseTTL)
 			return err
 		})
 		won := winners(t, errs, store.ErrLeaseHeld, "concurrent AcquireLease")

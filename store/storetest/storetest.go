@@ -161,16 +161,10 @@ func ref(instance, variable, user string) connection.Ref {
 	return connection.Ref{InstanceID: instance, Variable: variable, User: user}
 }
 
-// putInstance stores a minimal instance with the given id.
+// putInstance stores instance(id).
 func (e *env) putInstance(t *testing.T, id string) {
 	t.Helper()
-	must(t, e.s.PutInstance(e.ctx, connection.Instance{
-		ID:                 id,
-		Name:               "Instance " + id,
-		IntegrationID:      "integration-1",
-		IntegrationName:    "Sync CRM",
-		IntegrationVersion: 3,
-	}), "PutInstance "+id)
+	must(t, e.s.PutInstance(e.ctx, instance(id)), "PutInstance "+id)
 }
 
 // create stores c as a new connection (revision 0) and returns the stored
