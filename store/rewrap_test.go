@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
 
 	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/store"
@@ -154,6 +155,7 @@ func (f *fixture) openAll(ring *keyring.Keyring) (opened int, problems []string)
 // updates connections, re-wraps everything, retires the old key, and checks
 // that every value still opens to its plaintext and the writer lost nothing.
 func TestRewrapRotation(t *testing.T) {
+	defer goleak.VerifyNone(t)
 	ring := newRing(t, key(t, 1))
 	f := newFixture(t, ring)
 	f.addConnections(40)

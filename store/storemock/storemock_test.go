@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"go.uber.org/mock/gomock"
 
 	"github.com/connkit/connkit/connection"
@@ -17,6 +18,8 @@ import (
 	"github.com/connkit/connkit/store/storemock"
 	"github.com/connkit/connkit/store/storetest"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestDelegateConformance runs the conformance suite through a mock that
 // delegates every call: Delegate covers every method and changes nothing.
