@@ -1,0 +1,939 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/connkit/connkit/connection"
+	"github.com/connkit/connkit/store"
+	"github.com/connkit/connkit/template"
+)
+
+// The refresh protocol. One refresh of one connection ("a run") goes:
+//
+//  1. resolve the connection (type settings, client credentials, id);
+//  2. read the stored token set; if it is fresh (and not the access token a
+//     401 rejected) use it: another process refreshed already;
+//  3. take the connection's lease in the store, waiting (and re-reading,
+//     see 2) while another process holds it, up to the refresh timeout;
+//  4. read the stored token set again, now under the lease: it may have
+//     changed while we waited;
+//  5. call the token endpoint with the refresh token;
+//  6. seal the new set and write it with compare-and-swap on the record's
+//     revision; on a conflict re-read and merge, but never overwrite a token
+//     set other than the one refreshed (a new CONNECT wins);
+//  7. only then hand the new access token to callers, and release the lease.
+//
+// If the write in 6 fails, the new set is kept in memory ("pending"), given
+// to callers, used for any further refresh (the old refresh token is never
+// used again) and written by a retry loop with backoff; the lease is held
+// (extended on every attempt) until it is written, so no other process
+// refreshes with the stale refresh token still in the store.
+
+// refreshFailedPrefix starts every status reason this file sets, so that a
+// later success knows the red status was a refresh failure and clears it.
+const refreshFailedPrefix = "refresh failed"
+
+// mustReconnect ends the status reason of a connection whose refresh token is
+// gone or refused.
+const mustReconnect = ": the customer must reconnect"
+
+// bookkeepingTimeout bounds the status writes and lease releases made after
+// the refresh proper, on a context of their own.
+const bookkeepingTimeout = 5 * time.Second
+
+// maxCAS bounds the compare-and-swap retries of one write.
+const maxCAS = 16
+
+func leaseKey(connID string) string { return "refresh:" + connID }
+
+// run is one refresh of one connection.
+type run struct {
+	s         *TokenSource
+	t         *Tokens
+	ctx       context.Context
+	rejected  connection.Secret
+	keepAlive time.Duration
+	base      *cachedToken // the cached token when the run started
+
+	res      *template.Resolution
+	settings *connection.OAuth2
+	id       string
+	cc       bool // client credentials grant
+}
+
+// runResult is what a run hands back to TokenSource.fly.
+type runResult struct {
+	// cached is the token to serve: the new one, or on failure the one
+	// that still works (nil if none).
+	cached *cachedToken
+	err    error
+	// cooldown: a call to the provider failed; wait before the next one.
+	cooldown bool
+	// terminal: the provider refused the refresh token.
+	terminal   bool
+	retryAfter time.Duration
+	// drop: forget the cached token (the connection is not connected).
+	drop bool
+	// post runs after the waiting callers have their result.
+	post []func()
+}
+
+// candidate is a token set a run may use or refresh.
+type candidate struct {
+	tok Token
+	// envelope is tok's sealed form: as stored, or as it waits to be.
+	envelope []byte
+	// base is the envelope in the store, which a write must replace (nil
+	// when the store holds no token set).
+	base []byte
+	// pending is set when tok is this process's unwritten token set.
+	pending *pendingSet
+	// empty: the store holds no token set (client credentials only).
+	empty     bool
+	refreshAt time.Time
+}
+
+func (c *candidate) valid(now time.Time) bool {
+	return c != nil && !c.empty && !c.tok.AccessToken.IsZero() && now.Before(c.tok.Expiry)
+}
+
+// pendingSet is a new token set the store has not taken yet.
+type pendingSet struct {
+	tok    Token
+	sealed *store.Token // nil if sealing failed; sealed again on retry
+	base   []byte       // the stored envelope it replaces
+	meta   map[string]string
+	since  time.Time
+}
+
+// refresh runs the protocol and returns its result.
+func (r *run) refresh() runResult {
+	if err := r.s.ref.Validate(); err != nil {
+		return runResult{err: err}
+	}
+	res, err := r.t.resolver.Resolve(r.ctx, r.s.ref)
+	if err != nil {
+		return runResult{err: fmt.Errorf("oauth: resolve connection %s: %w", r.s.ref, err)}
+	}
+	if res.Variable.Type.OAuth2 == nil {
+		return runResult{err: fmt.Errorf("oauth: connection %s: type %q has no OAuth 2.0 settings: %w", r.s.ref, res.Variable.Type.Key, ErrMisconfigured)}
+	}
+	r.res, r.settings, r.id = res, res.Variable.Type.OAuth2, res.ConnectionID
+	r.s.setID(r.id)
+	if r.settings.GrantOrDefault() == connection.GrantClientCredentials {
+		r.cc = true
+		return r.clientCredentials()
+	}
+	return r.refreshGrant()
+}
+
+// refreshGrant is the protocol for connections holding a refresh token.
+func (r *run) refreshGrant() runResult {
+	if r.id == "" {
+		return r.notConnected()
+	}
+	c, cand, err := r.load()
+	if err != nil {
+		return r.readFailed(err)
+	}
+	if cand.pending == nil && !r.need(cand) {
+		return r.adopt(cand)
+	}
+	c, cand, o := r.lock(c, cand)
+	if o != nil {
+		return *o
+	}
+	if cand.pending != nil {
+		if c, cand, err = r.flush(c, cand); err != nil {
+			return r.readFailed(err)
+		}
+	}
+	if !r.need(cand) {
+		return r.adopt(cand)
+	}
+	if cand.tok.RefreshToken.IsZero() {
+		return r.noRefreshToken(c, cand)
+	}
+	ep, err := NewEndpoint(&r.res.Variable.Type, r.res.Values, "")
+	if err != nil {
+		return r.providerFailed(c, cand, err)
+	}
+	tok, ot, err := ep.Refresh(r.ctx, r.t.client, cand.tok.RefreshToken)
+	if err != nil {
+		return r.providerFailed(c, cand, err)
+	}
+	return r.save(c, cand, r.rebase(tok), ep.ExtraFields(ot))
+}
+
+// clientCredentials obtains a new token with the client credentials grant
+// when the stored (or cached) one is due. Connections with a stored record
+// share their token through the store under the lease, as refreshes do; a
+// connection without a record keeps its token in memory only.
+func (r *run) clientCredentials() runResult {
+	var c *store.Connection
+	var cand *candidate
+	if r.id != "" {
+		var err error
+		c, cand, err = r.load()
+		switch {
+		case errors.Is(err, ErrNotConnected):
+			c, cand = nil, nil // the record vanished: memory only
+		case err != nil:
+			return r.readFailed(err)
+		case !r.need(cand):
+			return r.adopt(cand)
+		default:
+			var o *runResult
+			if c, cand, o = r.lock(c, cand); o != nil {
+				return *o
+			}
+			if !r.need(cand) {
+				return r.adopt(cand)
+			}
+		}
+	}
+	ep, err := NewEndpoint(&r.res.Variable.Type, r.res.Values, "")
+	if err != nil {
+		return r.providerFailed(c, cand, err)
+	}
+	tok, ot, err := ep.ClientCredentials(r.ctx, r.t.client)
+	if err != nil {
+		return r.providerFailed(c, cand, err)
+	}
+	tok = r.rebase(tok)
+	if c == nil {
+		e := newCached(tok, r.t.refreshAt(tok, r.settings), nil)
+		return runResult{cached: e, post: r.succeeded(tok, false, false)}
+	}
+	return r.save(c, cand, tok, ep.ExtraFields(ot))
+}
+
+// load reads the stored record and the candidate token set in it.
+func (r *run) load() (*store.Connection, *candidate, error) {
+	c, err := r.t.store.GetConnectionByID(r.ctx, r.id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, fmt.Errorf("oauth: connection %s: %w", r.s.ref, ErrNotConnected)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("oauth: read connection %s: %w", r.s.ref, err)
+	}
+	cand, err := r.candidate(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, cand, nil
+}
+
+// candidate returns the token set to work with: this process's unwritten set
+// when the store still holds the one it replaces, otherwise the stored one.
+func (r *run) candidate(c *store.Connection) (*candidate, error) {
+	var stored []byte
+	if c.Token != nil {
+		stored = c.Token.Sealed
+	}
+	if p := r.s.pendingSet(); p != nil {
+		switch {
+		case p.sealed != nil && bytes.Equal(stored, p.sealed.Sealed):
+			r.s.clearPending(p) // written after all
+		case bytes.Equal(stored, p.base):
+			envelope := []byte(nil)
+			if p.sealed != nil {
+				envelope = p.sealed.Sealed
+			}
+			return &candidate{tok: p.tok, envelope: envelope, base: stored, pending: p}, nil
+		default:
+			// Another token set was stored (a new CONNECT, or a
+			// DISCONNECT): it wins over ours.
+			r.s.clearPending(p)
+			r.t.logger.Warn("connkit: an unwritten refreshed token set was superseded by another one in the store",
+				"connection", r.id, "ref", r.s.ref.String())
+		}
+	}
+	if c.Token == nil {
+		if r.cc {
+			return &candidate{empty: true}, nil
+		}
+		return nil, fmt.Errorf("oauth: connection %s: %w", r.s.ref, ErrNotConnected)
+	}
+	tok, err := OpenToken(r.t.sealer, c.ID, c.Token)
+	if err != nil {
+		return nil, err
+	}
+	return &candidate{tok: tok, envelope: stored, base: stored}, nil
+}
+
+// need reports whether cand must be refreshed now.
+func (r *run) need(cand *candidate) bool {
+	if cand.empty {
+		return true
+	}
+	if cand.tok.AccessToken.IsZero() {
+		return true
+	}
+	now := r.t.now()
+	if !r.rejected.IsZero() && cand.tok.AccessToken.Equal(r.rejected) {
+		return true
+	}
+	if r.keepAlive > 0 && !cand.tok.ObtainedAt.IsZero() && !now.Before(cand.tok.ObtainedAt.Add(r.keepAlive)) {
+		return true
+	}
+	return !now.Before(r.refreshAt(cand))
+}
+
+// refreshAt is when cand is due. For the token this source already caches,
+// the cached due time is kept, so that the jitter drawn for it stands.
+func (r *run) refreshAt(cand *candidate) time.Time {
+	if cand.refreshAt.IsZero() {
+		if r.base != nil && len(cand.envelope) > 0 && bytes.Equal(r.base.envelope, cand.envelope) {
+			cand.refreshAt = r.base.refreshAt
+		} else {
+			cand.refreshAt = r.t.refreshAt(cand.tok, r.settings)
+		}
+	}
+	return cand.refreshAt
+}
+
+// refreshAt returns when tok is due for refresh: before its expiry by the
+// type's leeway (never more than half the lifetime) and a random part of
+// half the leeway more, so that replicas do not all come at once.
+func (t *Tokens) refreshAt(tok Token, o *connection.OAuth2) time.Time {
+	lifetime := tok.Expiry.Sub(tok.ObtainedAt)
+	if tok.ObtainedAt.IsZero() || lifetime <= 0 {
+		lifetime = o.LifetimeOrDefault()
+	}
+	leeway := min(o.Leeway(lifetime), lifetime/2)
+	return tok.Expiry.Add(-leeway - t.jitter(leeway/2))
+}
+
+// rebase restates a token endpoint's answer on the Tokens' clock.
+func (r *run) rebase(tok Token) Token {
+	now := r.t.now()
+	lifetime := tok.Expiry.Sub(tok.ObtainedAt)
+	if tok.ObtainedAt.IsZero() || lifetime <= 0 {
+		lifetime = r.settings.LifetimeOrDefault()
+	}
+	tok.ObtainedAt = now
+	tok.Expiry = now.Add(lifetime)
+	return tok
+}
+
+// lock takes the connection's refresh lease. While another process holds
+// it, lock waits with backoff and re-reads the store each time: if the
+// holder stored a fresh token set, that one is used (o is then the
+// result). Once the lease is taken the record is read again.
+func (r *run) lock(c *store.Connection, cand *candidate) (*store.Connection, *candidate, *runResult) {
+	key := leaseKey(r.id)
+	for n := 0; ; n++ {
+		_, err := r.t.store.AcquireLease(r.ctx, key, r.t.owner, r.t.leaseTTL)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrLeaseHeld) {
+			o := r.readFailed(fmt.Errorf("oauth: take refresh lease of connection %s: %w", r.s.ref, err))
+			return nil, nil, &o
+		}
+		if err := sleep(r.ctx, backoff(leaseWaitMin, leaseWaitMax, n, r.t.jitter)); err != nil {
+			o := r.readFailed(fmt.Errorf("oauth: refresh connection %s: another process holds the refresh lease: %w (%w)", r.s.ref, store.ErrLeaseHeld, err))
+			if cand.valid(r.t.now()) {
+				o.cached = newCached(cand.tok, r.refreshAt(cand), cand.envelope)
+			}
+			return nil, nil, &o
+		}
+		c2, cand2, err := r.load()
+		if err != nil {
+			o := r.readFailed(err)
+			return nil, nil, &o
+		}
+		c, cand = c2, cand2
+		if cand.pending == nil && !r.need(cand) {
+			o := r.adopt(cand)
+			return nil, nil, &o
+		}
+	}
+	r.s.setLease()
+	c, cand, err := r.load()
+	if err != nil {
+		o := r.readFailed(err)
+		return nil, nil, &o
+	}
+	return c, cand, nil
+}
+
+// flush writes this process's unwritten token set, under the lease. On a
+// failed write the set stays pending and the run goes on with it.
+func (r *run) flush(c *store.Connection, cand *candidate) (*store.Connection, *candidate, error) {
+	p := cand.pending
+	if p.sealed == nil {
+		sealed, err := SealToken(r.t.sealer, r.id, p.tok)
+		if err != nil {
+			r.t.logger.Error("connkit: cannot seal a refreshed token set", "connection", r.id, "error", err)
+			return c, cand, nil
+		}
+		p.sealed = sealed
+		cand.envelope = sealed.Sealed
+	}
+	stored, how, err := r.persist(c, p.base, p.sealed, func(c *store.Connection) bool {
+		mergeMetadata(c, p.meta)
+		return true
+	})
+	if err != nil {
+		r.t.logger.Warn("connkit: storing a refreshed token set failed again; retrying", "connection", r.id,
+			"ref", r.s.ref.String(), "pending_since", p.since.UTC().Format(time.RFC3339), "error", err)
+		return c, cand, nil
+	}
+	r.s.clearPending(p)
+	switch how {
+	case persisted:
+		r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelInfo, EventRefreshed,
+			"refreshed token set stored after failed attempts",
+			map[string]string{"pending_since": p.since.UTC().Format(time.RFC3339)})
+		return stored, &candidate{tok: p.tok, envelope: p.sealed.Sealed, base: p.sealed.Sealed}, nil
+	case gone:
+		return nil, nil, fmt.Errorf("oauth: connection %s: %w", r.s.ref, ErrNotConnected)
+	default: // superseded
+		cand, err := r.candidate(stored)
+		return stored, cand, err
+	}
+}
+
+// save stores a new token set obtained from the provider and returns it as
+// the result. The write comes before anyone sees the new access token; if
+// it fails, the set is kept in memory and written later (see pendingSet).
+func (r *run) save(c *store.Connection, cand *candidate, tok Token, meta map[string]string) runResult {
+	if r.cc && !tok.RefreshToken.IsZero() {
+		tok.RefreshToken = connection.Secret{} // never used by this grant
+	}
+	var base []byte
+	if cand != nil {
+		base = cand.base
+	}
+	rotated := cand != nil && !tok.RefreshToken.IsZero() && !tok.RefreshToken.Equal(cand.tok.RefreshToken)
+	sealed, err := SealToken(r.t.sealer, r.id, tok)
+	var (
+		stored    *store.Connection
+		how       persistResult
+		recovered bool
+	)
+	if err == nil {
+		stored, how, err = r.persist(c, base, sealed, func(c *store.Connection) bool {
+			mergeMetadata(c, meta)
+			recovered = false
+			if c.Health.Status == connection.StatusError && strings.HasPrefix(c.Health.Reason, refreshFailedPrefix) {
+				c.Health = connection.Health{Status: connection.StatusConfigured, Reason: "refreshed", Since: r.t.now()}
+				recovered = true
+			}
+			return true
+		})
+	}
+	switch {
+	case err != nil && r.cc:
+		// Nothing rotates in this grant: serve the token from memory.
+		r.t.logger.Warn("connkit: cannot store a client credentials token", "connection", r.id, "error", err)
+		e := newCached(tok, r.t.refreshAt(tok, r.settings), nil)
+		return runResult{cached: e, post: r.succeeded(tok, false, false)}
+	case err != nil:
+		// The provider may have rotated the refresh token: the new set is
+		// the only good one. Keep it, serve it, write it later.
+		p := &pendingSet{tok: tok, sealed: sealed, base: base, meta: meta, since: r.t.now()}
+		var envelope []byte
+		if sealed != nil {
+			envelope = sealed.Sealed
+		}
+		r.s.setPending(p)
+		e := newCached(tok, r.t.refreshAt(tok, r.settings), envelope)
+		post := []func(){func() {
+			r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelWarn, EventRefreshed,
+				"token refreshed but not stored yet; the write is retried",
+				map[string]string{"error": sanitize(err.Error(), 256)})
+		}}
+		return runResult{cached: e, post: append(post, r.succeeded(tok, rotated, false)...)}
+	case how == gone:
+		return runResult{err: fmt.Errorf("oauth: connection %s was disconnected during refresh: %w", r.s.ref, ErrNotConnected), drop: true}
+	case how == superseded:
+		// A new token set was stored meanwhile (a new CONNECT): it wins.
+		r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelInfo, EventRefreshed,
+			"refreshed token set discarded: the connection was connected again meanwhile", nil)
+		next, err := r.candidate(stored)
+		if err != nil {
+			return r.readFailed(err)
+		}
+		return r.adopt(next)
+	}
+	if cand != nil && cand.pending != nil {
+		r.s.clearPending(cand.pending) // replaced by the set just stored
+	}
+	e := newCached(tok, r.t.refreshAt(tok, r.settings), sealed.Sealed)
+	_ = stored
+	o := runResult{cached: e, post: r.succeeded(tok, rotated, recovered)}
+	o.post = append(o.post, r.schedule(e))
+	return o
+}
+
+// persistResult says how a compare-and-swap write ended.
+type persistResult int
+
+const (
+	persisted  persistResult = iota // written (or found already written)
+	superseded                      // the store holds another token set
+	gone                            // the record or its token set was deleted
+)
+
+// persist writes sealed (nil: keep the token set) into the record, applying
+// edit (which reports whether anything changed), provided the stored token
+// set is still base. On a revision conflict it re-reads and tries again.
+func (r *run) persist(c *store.Connection, base []byte, sealed *store.Token, edit func(*store.Connection) bool) (*store.Connection, persistResult, error) {
+	for range maxCAS {
+		if c == nil {
+			var err error
+			c, err = r.t.store.GetConnectionByID(r.ctx, r.id)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, gone, nil
+			}
+			if err != nil {
+				return nil, 0, fmt.Errorf("oauth: read connection %s: %w", r.s.ref, err)
+			}
+		}
+		var stored []byte
+		if c.Token != nil {
+			stored = c.Token.Sealed
+		}
+		switch {
+		case sealed != nil && c.Token != nil && bytes.Equal(stored, sealed.Sealed):
+			return c, persisted, nil
+		case !bytes.Equal(stored, base) && c.Token == nil:
+			return c, gone, nil
+		case !bytes.Equal(stored, base):
+			return c, superseded, nil
+		}
+		// Edit a copy: the caller's record stays as read.
+		w := *c
+		w.Metadata = maps.Clone(c.Metadata)
+		if sealed != nil {
+			w.Token = sealed
+		}
+		changed := edit(&w)
+		if sealed == nil && !changed {
+			return c, persisted, nil
+		}
+		rev, err := r.t.store.PutConnection(r.ctx, &w)
+		if err == nil {
+			w.Revision = rev
+			return &w, persisted, nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return nil, 0, fmt.Errorf("oauth: store token set of connection %s: %w", r.s.ref, err)
+		}
+		c = nil
+	}
+	return nil, 0, fmt.Errorf("oauth: store token set of connection %s: %w", r.s.ref, store.ErrConflict)
+}
+
+// mergeMetadata sets the non-secret token response fields the type keeps.
+func mergeMetadata(c *store.Connection, meta map[string]string) {
+	if len(meta) == 0 {
+		return
+	}
+	if c.Metadata == nil {
+		c.Metadata = make(map[string]string, len(meta))
+	}
+	for k, v := range meta {
+		c.Metadata[k] = v
+	}
+}
+
+// adopt uses cand as it is: no call to the provider.
+func (r *run) adopt(cand *candidate) runResult {
+	if cand.empty {
+		return runResult{err: fmt.Errorf("oauth: connection %s: %w", r.s.ref, ErrNotConnected), drop: true}
+	}
+	e := newCached(cand.tok, r.refreshAt(cand), cand.envelope)
+	o := runResult{cached: e, post: []func(){r.schedule(e)}}
+	if r.s.isFailing() {
+		o.post = append(o.post, r.event(Recovered, "another process refreshed the token set", nil))
+	}
+	return o
+}
+
+// succeeded are the log records and events of a new token set.
+func (r *run) succeeded(tok Token, rotated, recovered bool) []func() {
+	failing := r.s.isFailing()
+	attrs := map[string]string{
+		"expires_at": tok.Expiry.UTC().Format(time.RFC3339),
+		"rotated":    strconv.FormatBool(rotated),
+	}
+	msg := "token refreshed"
+	if r.cc {
+		msg = "client credentials token renewed"
+	}
+	post := []func(){
+		func() { r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelInfo, EventRefreshed, msg, attrs) },
+		r.event(Refreshed, msg, nil),
+	}
+	if failing || recovered {
+		post = append(post,
+			func() {
+				r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelInfo, EventRecovered, "refresh works again", nil)
+			},
+			r.event(Recovered, "refresh works again", nil))
+	}
+	return post
+}
+
+// event returns a post action emitting one event.
+func (r *run) event(kind EventKind, reason string, err error) func() {
+	return func() {
+		r.t.emit(Event{Kind: kind, ConnectionID: r.id, Ref: r.s.ref, Reason: reason, Err: err, At: r.t.now()})
+	}
+}
+
+// schedule returns a post action telling the refresher when e is due.
+func (r *run) schedule(e *cachedToken) func() {
+	return func() {
+		if rf := r.t.refresher.Load(); rf != nil && r.id != "" && e.refreshable {
+			rf.set(r.id, r.t.nextDue(e, rf.keepAlive))
+		}
+	}
+}
+
+// notConnected is the result for a connection without a stored record.
+func (r *run) notConnected() runResult {
+	return runResult{err: fmt.Errorf("oauth: connection %s: %w", r.s.ref, ErrNotConnected), drop: true}
+}
+
+// readFailed is the result of a failure before any call to the provider:
+// no cooldown, the next caller tries again.
+func (r *run) readFailed(err error) runResult {
+	return runResult{err: err, drop: errors.Is(err, ErrNotConnected)}
+}
+
+// noRefreshToken is the result for a due token set without a refresh
+// token: only a new CONNECT helps. No call to the provider is made.
+func (r *run) noRefreshToken(c *store.Connection, cand *candidate) runResult {
+	err := &TokenError{Op: "refresh", Code: "invalid_grant", Description: "no refresh token"}
+	const reason = refreshFailedPrefix + ": no refresh token" + mustReconnect
+	o := runResult{err: err, cooldown: true, terminal: true}
+	if cand.valid(r.t.now()) {
+		o.cached = newCached(cand.tok, r.refreshAt(cand), cand.envelope)
+	}
+	// A refusal already reported (see providerFailed) is not reported again.
+	reported := c.Health.Status == connection.StatusError && strings.HasSuffix(c.Health.Reason, mustReconnect)
+	if !reported && r.markRed(c, cand.base, reason) {
+		o.post = append(o.post,
+			func() {
+				r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelError, EventRefreshFailed,
+					"token expired and there is no refresh token: the customer must reconnect", nil)
+			},
+			r.event(RefreshFailed, "no refresh token", err),
+			r.event(Disconnected, "no refresh token: the customer must reconnect", err))
+	}
+	o.post = append(o.post, r.unschedule())
+	return o
+}
+
+// providerFailed handles a failed call to the token endpoint (or an
+// endpoint that cannot be built): the failure classes of the protocol.
+func (r *run) providerFailed(c *store.Connection, cand *candidate, err error) runResult {
+	now := r.t.now()
+	te, _ := errors.AsType[*TokenError](err)
+	o := runResult{err: err, cooldown: true}
+	if te != nil {
+		o.retryAfter = te.RetryAfter
+	}
+	if cand.valid(now) {
+		o.cached = newCached(cand.tok, r.refreshAt(cand), cand.envelope)
+	}
+	var base []byte
+	if cand != nil {
+		base = cand.base
+	}
+	attrs := failureAttrs(err)
+	desc := describe(err)
+	switch {
+	case errors.Is(err, ErrReconnect) && !r.cc:
+		// The refresh token is dead (revoked, expired, or reused and the
+		// grant revoked): stop, mark red, let the customer reconnect. The
+		// stored set loses its refresh token, so no process tries it again.
+		o.terminal = true
+		if cand.pending != nil {
+			r.s.clearPending(cand.pending)
+		}
+		reason := refreshFailedPrefix + ": invalid_grant" + mustReconnect
+		stripped := cand.tok
+		stripped.RefreshToken = connection.Secret{}
+		if sealed, serr := SealToken(r.t.sealer, r.id, stripped); serr == nil && c != nil {
+			bctx, cancel := r.bookkeeping()
+			_, _, werr := r.withCtx(bctx).persist(c, base, sealed, func(c *store.Connection) bool {
+				c.Health = connection.Health{Status: connection.StatusError, Reason: reason, Since: now}
+				return true
+			})
+			cancel()
+			if werr != nil {
+				r.t.logger.Warn("connkit: cannot mark a connection as needing reconnection", "connection", r.id, "error", werr)
+			}
+		}
+		if o.cached != nil {
+			o.cached = newCached(stripped, o.cached.refreshAt, nil)
+		}
+		o.post = append(o.post,
+			func() {
+				r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelError, EventRefreshFailed,
+					"the provider refused the refresh token: the customer must reconnect", attrs)
+			},
+			r.event(RefreshFailed, desc, err),
+			r.event(Disconnected, desc+": the customer must reconnect", err),
+			r.unschedule())
+	case errors.Is(err, ErrMisconfigured) || (errors.Is(err, ErrReconnect) && r.cc):
+		code := "invalid_client"
+		if te != nil && te.Code != "" {
+			code = te.Code
+		}
+		if c != nil {
+			r.markRed(c, base, refreshFailedPrefix+": "+code+": the provider refused the OAuth client configuration")
+		}
+		o.post = append(o.post,
+			func() {
+				r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelError, EventRefreshFailed,
+					"the provider refused the OAuth client: check the client id, secret and token URL", attrs)
+			},
+			r.event(RefreshFailed, desc, err))
+	default:
+		// Provider unavailable (5xx, 429, network) or another error: retried
+		// after a cooldown. Callers keep the token while it works; once it
+		// has expired the connection turns red.
+		if !cand.valid(now) && c != nil {
+			r.markRed(c, base, refreshFailedPrefix+": "+shortCause(te))
+		}
+		o.post = append(o.post,
+			func() {
+				r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelWarn, EventRefreshFailed,
+					"refresh failed; it is retried after a cooldown", attrs)
+			},
+			r.event(RefreshFailed, desc, err))
+	}
+	return o
+}
+
+// markRed sets the connection's status to red with reason, if its token set
+// is still base; it reports whether the status changed.
+func (r *run) markRed(c *store.Connection, base []byte, reason string) bool {
+	if c == nil {
+		return false
+	}
+	ctx, cancel := r.bookkeeping()
+	defer cancel()
+	changed := false
+	_, _, err := r.withCtx(ctx).persist(c, base, nil, func(c *store.Connection) bool {
+		changed = c.Health.Status != connection.StatusError || c.Health.Reason != reason
+		if changed {
+			c.Health = connection.Health{Status: connection.StatusError, Reason: reason, Since: r.t.now()}
+		}
+		return changed
+	})
+	if err != nil {
+		r.t.logger.Warn("connkit: cannot set a connection's status", "connection", r.id, "error", err)
+		return false
+	}
+	return changed
+}
+
+// unschedule returns a post action taking the connection off the refresher.
+func (r *run) unschedule() func() {
+	return func() {
+		if rf := r.t.refresher.Load(); rf != nil && r.id != "" {
+			rf.remove(r.id)
+		}
+	}
+}
+
+// bookkeeping returns a context for writes after the refresh proper: the
+// run's values, its own short timeout.
+func (r *run) bookkeeping() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.ctx), bookkeepingTimeout)
+}
+
+// withCtx returns a copy of r using ctx.
+func (r *run) withCtx(ctx context.Context) *run {
+	c := *r
+	c.ctx = ctx
+	return &c
+}
+
+// releaseLease frees the connection's refresh lease.
+func (r *run) releaseLease() {
+	if r.id == "" {
+		return
+	}
+	ctx, cancel := r.bookkeeping()
+	defer cancel()
+	if err := r.t.store.ReleaseLease(ctx, leaseKey(r.id), r.t.owner); err != nil {
+		r.t.logger.Warn("connkit: cannot release a refresh lease; it expires by itself", "connection", r.id, "error", err)
+	}
+}
+
+// describe is a short, secret-free account of a refresh failure.
+func describe(err error) string {
+	if te, ok := errors.AsType[*TokenError](err); ok {
+		var b strings.Builder
+		if te.Code != "" {
+			b.WriteString(te.Code)
+		} else if te.StatusCode != 0 {
+			b.WriteString("HTTP " + strconv.Itoa(te.StatusCode))
+		} else {
+			b.WriteString("no response")
+		}
+		if te.Description != "" {
+			b.WriteString(": ")
+			b.WriteString(te.Description)
+		}
+		return b.String()
+	}
+	return sanitize(err.Error(), 256)
+}
+
+// shortCause names a temporary failure for a status reason.
+func shortCause(te *TokenError) string {
+	switch {
+	case te == nil:
+		return "error"
+	case te.Code != "":
+		return te.Code
+	case te.StatusCode != 0:
+		return "HTTP " + strconv.Itoa(te.StatusCode)
+	default:
+		return "provider unreachable"
+	}
+}
+
+// failureAttrs are a failed refresh's log attributes: never a secret.
+func failureAttrs(err error) map[string]string {
+	a := map[string]string{}
+	if te, ok := errors.AsType[*TokenError](err); ok {
+		if te.Code != "" {
+			a["error"] = te.Code
+		}
+		if te.Description != "" {
+			a["error_description"] = te.Description
+		}
+		if te.StatusCode != 0 {
+			a["http_status"] = strconv.Itoa(te.StatusCode)
+		}
+		if te.RetryAfter > 0 {
+			a["retry_after"] = te.RetryAfter.String()
+		}
+	}
+	a["detail"] = sanitize(err.Error(), 512)
+	return a
+}
+
+// Source state shared by runs; each takes s.mu briefly.
+
+func (s *TokenSource) setID(id string) {
+	if id == "" {
+		return
+	}
+	s.mu.Lock()
+	changed := s.id != id
+	s.id = id
+	s.mu.Unlock()
+	if changed {
+		s.t.bind(id, s)
+	}
+}
+
+func (s *TokenSource) setLease() {
+	s.mu.Lock()
+	s.lease = true
+	s.mu.Unlock()
+}
+
+func (s *TokenSource) isFailing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failing
+}
+
+func (s *TokenSource) pendingSet() *pendingSet {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pending
+}
+
+func (s *TokenSource) clearPending(p *pendingSet) {
+	s.mu.Lock()
+	if s.pending == p {
+		s.pending = nil
+	}
+	s.mu.Unlock()
+}
+
+// setPending keeps p for writing later and starts the retry loop.
+func (s *TokenSource) setPending(p *pendingSet) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = p
+	if s.writer {
+		return
+	}
+	if !s.t.goAdd() {
+		s.t.logger.Error("connkit: a refreshed token set could not be stored and the token sources are closed: it is lost",
+			"connection", s.id, "ref", s.ref.String())
+		return
+	}
+	s.writer = true
+	go s.writeLoop()
+}
+
+// writeLoop retries the write of the pending token set with backoff until it
+// is written (by this loop or by any refresh of the source), superseded, or
+// the Tokens is closed (one last attempt). Each attempt is a refresh run, so
+// it takes (extends) the lease and never races another refresh of this
+// process.
+func (s *TokenSource) writeLoop() {
+	defer s.t.wg.Done()
+	ceiling := max(writeWaitMin, s.t.leaseTTL/3)
+	for n := 0; ; n++ {
+		final := false
+		timer := time.NewTimer(backoff(writeWaitMin, ceiling, n, s.t.jitter))
+		select {
+		case <-timer.C:
+		case <-s.t.stop:
+			timer.Stop()
+			final = true
+		}
+		s.mu.Lock()
+		if s.pending == nil {
+			s.writer = false
+			s.mu.Unlock()
+			return
+		}
+		if f := s.flight; f != nil {
+			s.mu.Unlock()
+			<-f.done
+		} else {
+			f = &flight{done: make(chan struct{})}
+			s.flight = f
+			base := s.cur.Load()
+			s.mu.Unlock()
+			s.fly(context.Background(), f, base)
+		}
+		if final {
+			s.mu.Lock()
+			lost := s.pending
+			s.writer = false
+			s.mu.Unlock()
+			if lost != nil {
+				s.t.logger.Error("connkit: token sources closed before a refreshed token set could be stored: it is lost",
+					"connection", s.id, "ref", s.ref.String(), "pending_since", lost.since.UTC().Format(time.RFC3339))
+			}
+			return
+		}
+	}
+}
