@@ -2,6 +2,7 @@ package template
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -198,7 +199,8 @@ func problemsOf(err error) []connection.FieldError {
 	if err == nil {
 		return nil
 	}
-	if ve, ok := err.(*connection.ValidationError); ok {
+	var ve *connection.ValidationError
+	if errors.As(err, &ve) {
 		return slices.Clone(ve.Problems)
 	}
 	return []connection.FieldError{{Reason: err.Error()}}

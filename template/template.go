@@ -32,8 +32,11 @@ type TemplateSpec struct {
 // Template is a view of a stored connection template. It never holds a
 // secret value: secret fields the template fills are only listed in Secrets.
 type Template struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
+	// ID is the template's id, which variables reference.
+	ID string `json:"id"`
+	// Name is the template's display name.
+	Name string `json:"name"`
+	// Component is the component whose connection type it is for.
 	Component string `json:"component"`
 	// Type is the key of the connection type the template is for.
 	Type string `json:"type"`
@@ -45,7 +48,8 @@ type Template struct {
 	// template; a pinned template is locked.
 	PinnedBy []store.Version `json:"pinnedBy,omitempty"`
 	// Revision is the stored record's revision.
-	Revision  int64     `json:"revision"`
+	Revision int64 `json:"revision"`
+	// CreatedAt and UpdatedAt are the store's stamps.
 	CreatedAt time.Time `json:"createdAt,omitzero"`
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }

@@ -54,16 +54,23 @@ func (v *View) Field(key string) (FieldView, bool) {
 
 // FieldView is one field of a [View].
 type FieldView struct {
+	// Key is the field's key, the name to set its value under.
 	Key string `json:"key"`
 	// Label is the field's label as the type shows it (after any renaming).
-	Label       string          `json:"label"`
-	Kind        connection.Kind `json:"kind"`
-	Required    bool            `json:"required,omitempty"`
-	Secret      bool            `json:"secret,omitempty"`
-	Placeholder string          `json:"placeholder,omitempty"`
-	Example     string          `json:"example,omitempty"`
-	Comments    string          `json:"comments,omitempty"`
-	Choices     []string        `json:"choices,omitempty"`
+	Label string `json:"label"`
+	// Kind says which form control fits the field.
+	Kind connection.Kind `json:"kind"`
+	// Required fields must have a value for the connection to validate.
+	Required bool `json:"required,omitempty"`
+	// Secret fields never show a value, only whether one is set; the
+	// control should be write-only.
+	Secret bool `json:"secret,omitempty"`
+	// Placeholder, Example and Comments help people fill the field in.
+	Placeholder string `json:"placeholder,omitempty"`
+	Example     string `json:"example,omitempty"`
+	Comments    string `json:"comments,omitempty"`
+	// Choices are the allowed values of a choice field.
+	Choices []string `json:"choices,omitempty"`
 	// Visibility is the field's visibility; builder and host views only.
 	Visibility connection.Visibility `json:"visibility,omitempty"`
 	// Value is the current value of a non-secret field: in the builder view
