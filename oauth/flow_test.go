@@ -378,8 +378,14 @@ func TestConnectEndToEnd(t *testing.T) {
 		if diff := cmp.Diff(want, fx.sched.calls); diff != "" {
 			t.Errorf("scheduler calls (-want +got):\n%s", diff)
 		}
-		// The exchange used the PKCE verifier and the same redirect URI.
-		form := fx.srv.TokenRequests()[0].Form
+		// One token request, authenticated with HTTP Basic only (the type's
+		// default style, no second attempt), with the PKCE verifier and the
+		// same redirect URI.
+		reqs := fx.srv.TokenRequests()
+		if len(reqs) != 1 || !reqs[0].HasBasic || reqs[0].BasicPassword != url.QueryEscape(fxClientSecret) || reqs[0].Form.Has("client_secret") {
+			t.Errorf("token requests: %d, basic %v, secret in form %v", len(reqs), reqs[0].HasBasic, reqs[0].Form.Has("client_secret"))
+		}
+		form := reqs[0].Form
 		if form.Get("code_verifier") == "" || form.Get("redirect_uri") != fxRedirectURL {
 			t.Errorf("token request lacks verifier or redirect_uri: verifier set=%v redirect_uri=%q",
 				form.Get("code_verifier") != "", form.Get("redirect_uri"))
