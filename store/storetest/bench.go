@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -69,13 +70,16 @@ func Benchmark(b *testing.B, s store.Store) {
 	b.Run("ConsumePending", func(b *testing.B) {
 		b.ReportAllocs()
 		const batch = 1024
-		run := prefix + "-" + strconv.Itoa(b.N) + "-"
+		// State hashes are 64 hex digits: 48 unique to this run, then a
+		// counter.
+		run := stateHash(prefix + "-" + strconv.Itoa(b.N))[:48]
+		p := pending(run, time.Now(), 24*time.Hour)
 		hashes := make([]string, 0, batch)
 		for done := 0; done < b.N; {
 			b.StopTimer()
 			hashes = hashes[:0]
 			for i := 0; i < batch && done+i < b.N; i++ {
-				p := pending(run+strconv.Itoa(done+i), time.Now(), 24*time.Hour)
+				p.StateHash = fmt.Sprintf("%s%016x", run, done+i)
 				if err := s.PutPending(ctx, p); err != nil {
 					b.Fatalf("PutPending: %v", err)
 				}
