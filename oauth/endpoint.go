@@ -118,7 +118,10 @@ func (e *Endpoint) WithTokenURL(u string) *Endpoint {
 // one "scope" parameter joined with the type's separator (see AuthCodeURL).
 func (e *Endpoint) Config() *oauth2.Config {
 	style := oauth2.AuthStyleInHeader
-	if e.settings.ClientAuthOrDefault() == connection.ClientAuthBody {
+	// A public client (no secret) does not authenticate: it identifies
+	// itself with client_id in the form (RFC 6749 section 4.1.3), never with
+	// a Basic header holding an empty password.
+	if e.settings.ClientAuthOrDefault() == connection.ClientAuthBody || e.clientSecret.IsZero() {
 		style = oauth2.AuthStyleInParams
 	}
 	return &oauth2.Config{

@@ -63,6 +63,7 @@ type flowFxOptions struct {
 	fields   []connection.Field
 	user     string // makes the variable user-level
 	noValues bool   // do not set the client id and secret
+	public   bool   // a public client: no secret
 }
 
 // newFlowFx builds a flowFx. Inside a synctest bubble everything runs on
@@ -70,8 +71,12 @@ type flowFxOptions struct {
 func newFlowFx(t testing.TB, opts flowFxOptions) *flowFx {
 	t.Helper()
 	cfg := opts.server
+	secret := fxClientSecret
+	if opts.public {
+		secret = ""
+	}
 	cfg.Clients = append(cfg.Clients, oauthtest.Client{
-		ID: fxClientID, Secret: fxClientSecret, RedirectURIs: []string{fxRedirectURL}, AuthStyle: opts.style,
+		ID: fxClientID, Secret: secret, RedirectURIs: []string{fxRedirectURL}, AuthStyle: opts.style,
 	})
 	srv := oauthtest.NewUnstarted(t, cfg)
 	fx := &flowFx{t: t, srv: srv, store: memory.New(memory.Options{}), sched: &flowSched{}}
@@ -118,7 +123,10 @@ func newFlowFx(t testing.TB, opts flowFxOptions) *flowFx {
 		t.Fatal(err)
 	}
 	fx.ref = connection.Ref{InstanceID: fxInstanceID, Variable: fxVariable, User: opts.user}
-	if !opts.noValues {
+	switch {
+	case opts.public:
+		fx.setValues(fx.ref, map[string]string{connection.FieldClientID: fxClientID})
+	case !opts.noValues:
 		fx.setValues(fx.ref, map[string]string{connection.FieldClientID: fxClientID, connection.FieldClientSecret: fxClientSecret})
 	}
 	fc := oauth.FlowConfig{

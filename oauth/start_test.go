@@ -264,3 +264,26 @@ func TestStartClientAuthBody(t *testing.T) {
 		}
 	})
 }
+
+// TestPublicClient: a client without secret (PKCE only) sends its client_id
+// in the form, to the token and the revocation endpoint alike, and no Basic
+// header.
+func TestPublicClient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fx := newFlowFx(t, flowFxOptions{public: true, server: oauthtest.Config{RequirePKCE: true}})
+		fx.connect(fx.ref)
+		req := fx.srv.TokenRequests()[0]
+		if req.HasBasic || req.Form.Get("client_id") != fxClientID || req.Form.Has("client_secret") || req.Form.Get("code_verifier") == "" {
+			t.Errorf("token request: basic %v, client_id %q, secret in form %v", req.HasBasic, req.Form.Get("client_id"), req.Form.Has("client_secret"))
+		}
+		res, err := fx.flow.Disconnect(context.Background(), fx.ref)
+		if err != nil || len(res.Revoked) != 2 {
+			t.Fatalf("Disconnect = %+v, %v", res, err)
+		}
+		for _, r := range fx.srv.Revocations() {
+			if r.ClientID != fxClientID || r.Status != 200 {
+				t.Errorf("revocation %s: client %q status %d", r.TokenTypeHint, r.ClientID, r.Status)
+			}
+		}
+	})
+}
