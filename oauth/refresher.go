@@ -110,7 +110,7 @@ func (r *Refresher) Schedule(connectionID string, ref connection.Ref, expiry tim
 		return
 	}
 	r.t.reset(connectionID)
-	r.set(connectionID, r.estimate(expiry, time.Time{}))
+	r.set(connectionID, r.estimate(expiry, r.t.now())) // obtained just now
 }
 
 // Unschedule implements [Scheduler]: the connection was disconnected (or

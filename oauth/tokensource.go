@@ -514,9 +514,8 @@ func (s *TokenSource) fly(ctx context.Context, f *flight, base *cachedToken) {
 			// Keep serving the token that still works, on the fast path
 			// until the cooldown ends.
 			c := *o.cached
-			c.refreshAt = minTime(c.refreshAt, s.until)
-			if !c.refreshAt.After(now) {
-				c.refreshAt = now
+			if s.until.After(now) {
+				c.refreshAt = minTime(c.refreshAt, s.until)
 			}
 			s.cur.Store(&c)
 		case o.drop:
