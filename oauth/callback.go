@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -125,6 +126,8 @@ type outcome struct {
 	res    *template.Resolution
 	connID string
 	ref    connection.Ref
+	// state is the response's well-formed state, "" when it had none.
+	state string
 }
 
 func (o *outcome) failed() bool { return o.code != "" }
@@ -134,7 +137,9 @@ func (o *outcome) failed() bool { return o.code != "" }
 //
 // It consumes the response's state (single use: an unknown, expired or
 // replayed state fails), checks iss (RFC 9207) when present or announced,
-// handles the provider's error, exchanges the code at the token URL
+// requires the browser-binding cookie of a CONNECT begun with
+// [Flow.StartRedirect], handles the provider's error, exchanges the code at
+// the token URL
 // recorded when the flow started with the PKCE verifier and the same
 // redirect URI, stores the token set sealed with the type's extra token
 // response fields and callback parameters in the connection's metadata, sets
@@ -158,7 +163,18 @@ func (f *Flow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// goes away: the code cannot be used twice.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), callbackTimeout)
 	defer cancel()
-	o := f.callback(ctx, r.URL.RawQuery)
+	o := f.callback(ctx, r.URL.RawQuery, func(name string) string {
+		if c, err := r.Cookie(name); err == nil {
+			return c.Value
+		}
+		return ""
+	})
+	if o.state != "" {
+		// The browser-binding cookie of this CONNECT has served its purpose.
+		if c := f.bindingCookie(o.state, "", -1); hasCookie(r, c.Name) {
+			http.SetCookie(w, c)
+		}
+	}
 	if loc := customRedirect(o.res, o.connID, o.ref, o.failed(), o.code, o.description); loc != "" {
 		w.Header().Set("Location", loc)
 		w.WriteHeader(http.StatusSeeOther)
@@ -171,7 +187,14 @@ func (f *Flow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writePage(w, http.StatusOK, "", "")
 }
 
-func (f *Flow) callback(ctx context.Context, raw string) outcome {
+func hasCookie(r *http.Request, name string) bool {
+	_, err := r.Cookie(name)
+	return err == nil
+}
+
+// callback handles the authorization response raw; cookie returns the
+// value of the request's cookie with the given name, "" when absent.
+func (f *Flow) callback(ctx context.Context, raw string, cookie func(name string) string) outcome {
 	q, perr := parseCallback(raw)
 	if q.state == "" {
 		f.logger.WarnContext(ctx, "connkit: OAuth callback rejected", "reason", perr)
@@ -183,9 +206,11 @@ func (f *Flow) callback(ctx context.Context, raw string) outcome {
 		err = fmt.Errorf("pending authorization expired at %s: %w", p.ExpiresAt.UTC().Format("15:04:05Z"), store.ErrNotFound)
 	}
 	if err != nil {
-		return f.stateFailure(ctx, q.state, err)
+		o := f.stateFailure(ctx, q.state, err)
+		o.state = q.state
+		return o
 	}
-	o := outcome{connID: p.ConnectionID, ref: p.Ref}
+	o := outcome{connID: p.ConnectionID, ref: p.Ref, state: q.state}
 	res, err := f.resolver.Resolve(ctx, p.Ref)
 	if err != nil {
 		f.fail(ctx, &o, http.StatusInternalServerError, "server_error", "The connection could not be loaded.", "resolve", err)
@@ -204,6 +229,19 @@ func (f *Flow) callback(ctx context.Context, raw string) outcome {
 			"The authorization response lacks the iss parameter its server announces.", "issuer",
 			fmt.Errorf("no iss, expected %q: %w", p.Issuer, ErrIssuerMismatch))
 		return o
+	}
+	// RFC 9700 section 4.7: a CONNECT bound to a browser completes only
+	// in that browser.
+	if want := p.Data[pendingBrowser]; want != "" {
+		got := ""
+		if v := cookie(f.bindingCookie(q.state, "", 0).Name); v != "" {
+			got = hashState(v)
+		}
+		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			f.fail(ctx, &o, http.StatusBadRequest, "invalid_request",
+				"The authorization was completed in another browser than the one that started it. Start connecting again.", "browser", nil)
+			return o
+		}
 	}
 	if perr != nil {
 		f.fail(ctx, &o, http.StatusBadRequest, "invalid_request", "The authorization response is malformed.", "callback", perr)

@@ -2,10 +2,14 @@ package oauth
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/store"
@@ -16,6 +20,7 @@ const (
 	pendingAuthorizeURL = "authorize_url"
 	pendingIssRequired  = "iss_required"
 	pendingPKCE         = "pkce"
+	pendingBrowser      = "browser"
 )
 
 // Start begins a CONNECT of the connection at ref (authorization code
@@ -36,22 +41,74 @@ const (
 // without OAuth 2.0, with another grant, or with unusable values; the
 // Resolver's and the store's errors otherwise. A failure is also written to
 // the connection's log when the connection exists.
+//
+// Start does not bind the CONNECT to the browser that will complete it; a
+// host that sends the browser itself should prefer [Flow.StartRedirect].
 func (f *Flow) Start(ctx context.Context, ref connection.Ref) (string, error) {
+	authURL, _, err := f.start(ctx, ref, "")
+	return authURL, err
+}
+
+// StartRedirect begins a CONNECT like Start and answers the browser that
+// asked for it with a 303 to the authorize URL, binding the CONNECT to that
+// browser: it sets a short-lived cookie (HttpOnly, SameSite=Lax, Secure for
+// an https RedirectURL, scoped to the callback's path) whose hash the
+// pending authorization records, and the callback refuses to complete the
+// CONNECT without it. This is the CSRF protection of RFC 9700 section 4.7:
+// a CONNECT link started by one person cannot be completed by another
+// (who would otherwise attach their own third-party account to the
+// first person's connection). On error nothing is written to w and the
+// error is returned, as for Start.
+func (f *Flow) StartRedirect(w http.ResponseWriter, r *http.Request, ref connection.Ref) error {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	nonce := base64.RawURLEncoding.EncodeToString(b[:])
+	authURL, state, err := f.start(r.Context(), ref, hashState(nonce))
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, f.bindingCookie(state, nonce, int(f.stateTTL/time.Second)))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	http.Redirect(w, r, authURL, http.StatusSeeOther)
+	return nil
+}
+
+// bindingCookie is the cookie binding the CONNECT with state to a browser;
+// maxAge < 0 deletes it.
+func (f *Flow) bindingCookie(state, value string, maxAge int) *http.Cookie {
+	u, _ := url.Parse(f.redirectURL) // checked by NewFlow
+	secure := u.Scheme == "https"
+	name := "connkit-oauth-" + hashState(state)[:16]
+	if secure {
+		name = "__Secure-" + name
+	}
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	return &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge,
+		Secure: secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}
+
+// start begins a CONNECT; browser is the hash of the browser-binding
+// cookie, or "" for none.
+func (f *Flow) start(ctx context.Context, ref connection.Ref, browser string) (authURL, state string, err error) {
 	cs, err := f.prepare(ctx, ref, connection.GrantAuthorizationCode, true)
 	if err != nil {
 		if cs != nil && cs.res != nil && cs.res.ConnectionID != "" {
 			f.journal.record(ctx, cs.res.ConnectionID, ref, slog.LevelWarn, EventConnectFailed,
 				"CONNECT could not start", errorAttrs("start", err))
 		}
-		return "", err
+		return "", "", err
 	}
 	connID, err := f.ensureConnection(ctx, ref, cs.res.ConnectionID)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	state, err := newState(f.sealer, connID)
+	state, err = newState(f.sealer, connID)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	hash := hashState(state)
 	method := cs.typ.OAuth2.PKCEOrDefault()
@@ -61,7 +118,7 @@ func (f *Flow) Start(ctx context.Context, ref connection.Ref) (string, error) {
 		verifier = newVerifier()
 		sealedVerifier, err = f.sealer.Seal([]byte(verifier), store.AssociatedData("pending", hash, "verifier"))
 		if err != nil {
-			return "", fmt.Errorf("oauth: seal PKCE verifier: %w", err)
+			return "", "", fmt.Errorf("oauth: seal PKCE verifier: %w", err)
 		}
 	}
 	now := f.now()
@@ -79,6 +136,9 @@ func (f *Flow) Start(ctx context.Context, ref connection.Ref) (string, error) {
 		CreatedAt: now,
 		ExpiresAt: now.Add(f.stateTTL),
 	}
+	if browser != "" {
+		p.Data[pendingBrowser] = browser
+	}
 	if cs.md != nil {
 		p.Issuer = cs.md.Issuer
 		if cs.md.AuthorizationResponseIssParameterSupported {
@@ -86,9 +146,9 @@ func (f *Flow) Start(ctx context.Context, ref connection.Ref) (string, error) {
 		}
 	}
 	if err := f.store.PutPending(ctx, p); err != nil {
-		return "", fmt.Errorf("oauth: record pending authorization of %s: %w", ref, err)
+		return "", "", fmt.Errorf("oauth: record pending authorization of %s: %w", ref, err)
 	}
-	authURL := cs.endpoint.AuthCodeURL(state, verifier)
+	authURL = cs.endpoint.AuthCodeURL(state, verifier)
 	attrs := map[string]string{
 		"authorize_host": hostOf(cs.endpoint.AuthorizeURL()),
 		"pkce":           string(method),
@@ -100,8 +160,11 @@ func (f *Flow) Start(ctx context.Context, ref connection.Ref) (string, error) {
 	if p.Issuer != "" {
 		attrs["issuer"] = p.Issuer
 	}
+	if browser != "" {
+		attrs["browser_bound"] = "true"
+	}
 	f.journal.record(ctx, connID, ref, slog.LevelInfo, EventConnectStarted, "CONNECT started", attrs)
-	return authURL, nil
+	return authURL, state, nil
 }
 
 // hostOf returns the host of a URL for logs (no path or query, which may

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -284,6 +286,84 @@ func TestPublicClient(t *testing.T) {
 			if r.ClientID != fxClientID || r.Status != 200 {
 				t.Errorf("revocation %s: client %q status %d", r.TokenTypeHint, r.ClientID, r.Status)
 			}
+		}
+	})
+}
+
+// TestStartRedirectBindsBrowser: a CONNECT begun with StartRedirect sets a
+// cookie and completes only in a browser that sends it back; elsewhere it
+// fails before any token call (RFC 9700 section 4.7).
+func TestStartRedirectBindsBrowser(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fx := newFlowFx(t, flowFxOptions{})
+		begin := func() (*url.URL, *http.Cookie) {
+			t.Helper()
+			rec := httptest.NewRecorder()
+			if err := fx.flow.StartRedirect(rec, httptest.NewRequest(http.MethodPost, "https://app.example/connect", nil), fx.ref); err != nil {
+				t.Fatal(err)
+			}
+			resp := rec.Result()
+			cookies := resp.Cookies()
+			if resp.StatusCode != http.StatusSeeOther || len(cookies) != 1 {
+				t.Fatalf("StartRedirect answered %d with %d cookies", resp.StatusCode, len(cookies))
+			}
+			c := cookies[0]
+			if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/oauth/callback" ||
+				c.MaxAge != 600 || !strings.HasPrefix(c.Name, "__Secure-") || len(c.Value) != 43 {
+				t.Errorf("binding cookie = %+v", c)
+			}
+			if resp.Header.Get("Cache-Control") != "no-store" {
+				t.Error("StartRedirect answer may be cached")
+			}
+			loc, err := fx.srv.Authorize(context.Background(), resp.Header.Get("Location"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return loc, c
+		}
+		deliver := func(u *url.URL, c *http.Cookie) *http.Response {
+			req := httptest.NewRequest(http.MethodGet, u.String(), nil)
+			if c != nil {
+				req.AddCookie(c)
+			}
+			rec := httptest.NewRecorder()
+			fx.flow.ServeHTTP(rec, req)
+			return rec.Result()
+		}
+
+		// Another browser: no cookie, or another CONNECT's cookie.
+		_, other := begin()
+		for _, c := range []*http.Cookie{nil, {Name: other.Name, Value: other.Value}} {
+			loc, own := begin()
+			if c != nil {
+				c.Name = own.Name // right name, value of another CONNECT
+			}
+			resp := deliver(loc, c)
+			if resp.StatusCode != http.StatusBadRequest || fx.tokenCalls() != 0 {
+				t.Fatalf("callback in another browser = %d, %d token calls", resp.StatusCode, fx.tokenCalls())
+			}
+		}
+		id := fx.conn(fx.ref).ID
+		if e := fx.lastEvent(id, oauth.EventConnectFailed); e.Attrs["stage"] != "browser" {
+			t.Errorf("connect_failed attrs = %v", e.Attrs)
+		}
+		if e := fx.lastEvent(id, oauth.EventConnectStarted); e.Attrs["browser_bound"] != "true" {
+			t.Errorf("connect_started attrs = %v", e.Attrs)
+		}
+
+		// The same browser completes it, and the cookie is cleared.
+		loc, own := begin()
+		resp := deliver(loc, own)
+		if resp.StatusCode != http.StatusOK || fx.tokenCalls() != 1 {
+			t.Fatalf("callback in the same browser = %d: %s", resp.StatusCode, flowBody(t, resp))
+		}
+		cleared := resp.Cookies()
+		if len(cleared) != 1 || cleared[0].Name != own.Name || cleared[0].MaxAge >= 0 {
+			t.Errorf("binding cookie not cleared: %+v", cleared)
+		}
+		// Start (without binding) still works without any cookie.
+		if resp := fx.callback(fx.start(fx.ref).String()); resp.StatusCode != http.StatusOK {
+			t.Errorf("unbound CONNECT = %d", resp.StatusCode)
 		}
 	})
 }
