@@ -84,8 +84,8 @@ type FlowConfig struct {
 	MetadataTTL time.Duration
 }
 
-// Flow runs the OAuth 2.0 flows of connections: CONNECT ([Flow.Start] and
-// the callback handler, [Flow.ServeHTTP]), DISCONNECT ([Flow.Disconnect])
+// Flow runs the OAuth 2.0 flows of connections: CONNECT ([Flow.Start] or
+// [Flow.StartRedirect], and the callback handler, [Flow.ServeHTTP]), DISCONNECT ([Flow.Disconnect])
 // and the client credentials grant ([Flow.ConnectClientCredentials],
 // [Flow.ClientCredentialsToken]). It is safe for concurrent use and holds
 // no per-request state between calls: any replica sharing the store can
