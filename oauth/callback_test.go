@@ -321,3 +321,31 @@ func TestCallbackMethods(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkConnect measures a whole CONNECT against the in-memory fake
+// provider: Start (resolve, seal verifier and state, store the pending
+// authorization), the provider's redirect, and the callback (consume,
+// exchange, seal, CAS write, log).
+func BenchmarkConnect(b *testing.B) {
+	fx := newFlowFx(b, flowFxOptions{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if resp := fx.callback(fx.start(fx.ref).String()); resp.StatusCode != http.StatusOK {
+			b.Fatalf("callback = %d", resp.StatusCode)
+		}
+	}
+}
+
+// BenchmarkCallbackRejected measures the refusal of a forged, well-formed
+// state: one store lookup, one failed Open of its sealed part, the failure
+// page.
+func BenchmarkCallbackRejected(b *testing.B) {
+	fx := newFlowFx(b, flowFxOptions{})
+	u := fxCallbackURL(url.Values{"code": {"c"}, "state": {strings.Repeat("A", 43) + ".QUJD"}})
+	b.ReportAllocs()
+	for b.Loop() {
+		if resp := fx.callback(u); resp.StatusCode != http.StatusBadRequest {
+			b.Fatalf("callback = %d", resp.StatusCode)
+		}
+	}
+}
