@@ -128,12 +128,12 @@ func (t *authTransport) apply(r *http.Request) (string, error) {
 	return "", fmt.Errorf("component: connection %q: unsupported auth method %q", c.cfg.Ref.Variable, a.Method)
 }
 
+// setBearer sends the access token in the Bearer scheme (RFC 6750). The
+// token response's token_type is not used as the scheme: providers put
+// names there that are not HTTP authentication schemes (Slack says "bot" or
+// "user" for tokens its API accepts only as "Bearer").
 func setBearer(r *http.Request, tok *oauth.Token) {
-	typ := tok.TokenType
-	if typ == "" || strings.EqualFold(typ, "bearer") {
-		typ = "Bearer"
-	}
-	r.Header.Set("Authorization", typ+" "+tok.AccessToken.Reveal())
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken.Reveal())
 }
 
 // sameOrigin reports whether req is the original request or a redirect to
