@@ -12,8 +12,8 @@ import (
 const (
 	// leaseWaitMin and leaseWaitMax bound the wait between two attempts to
 	// take a connection's refresh lease while another process holds it.
-	leaseWaitMin = 25 * time.Millisecond
-	leaseWaitMax = 500 * time.Millisecond
+	leaseWaitMin = 10 * time.Millisecond
+	leaseWaitMax = 250 * time.Millisecond
 	// writeWaitMin is the first wait before a failed store write of a new
 	// token set is tried again; the waits double up to a third of the lease
 	// TTL, so that the lease, extended on every attempt, never lapses.
