@@ -140,11 +140,12 @@ func New(cfg Config) (*Host, error) {
 		Proxy:        cfg.Egress.Proxy,
 		LocalAddr:    cfg.Egress.LocalAddr,
 	})
-	tokenClient := &http.Client{
-		Transport:     httpx.NewRetryingClient(h.transport, httpx.RetryConfig{RetryNonIdempotent: true, Logger: h.logger}).Transport,
-		CheckRedirect: httpx.NoRedirect,
-		Timeout:       30 * time.Second,
-	}
+	// Token, revocation and metadata endpoints: no redirects, a size cap,
+	// retries only where a request cannot have been processed twice.
+	tokenClient := oauth.NewHTTPClient(oauth.HTTPClientConfig{
+		Transport: h.transport,
+		Logger:    h.logger,
+	})
 	h.templates = template.New(cfg.Store, cfg.Sealer, template.Options{Now: h.now, Logger: h.logger})
 	h.tokens, err = oauth.NewTokens(oauth.TokensConfig{
 		Store:      cfg.Store,
