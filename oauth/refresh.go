@@ -918,7 +918,7 @@ func (s *TokenSource) writeLoop() {
 			s.mu.Unlock()
 			<-f.done
 		} else {
-			f = &flight{done: make(chan struct{})}
+			f = &flight{done: make(chan struct{}), gen: s.gen}
 			s.flight = f
 			base := s.cur.Load()
 			s.mu.Unlock()

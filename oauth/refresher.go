@@ -363,19 +363,20 @@ func (t *Tokens) transientSource(ref connection.Ref, id string) *TokenSource {
 	return s
 }
 
-// evict drops a source the refresher made, once it is idle.
+// evict drops a source the refresher made, once it is idle. (Lock order:
+// s.mu is never held while taking t.mu.)
 func (t *Tokens) evict(s *TokenSource) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !s.transient {
-		return
-	}
 	s.mu.Lock()
 	idle := s.flight == nil && s.pending == nil && !s.writer && !s.lease
 	id := s.id
 	s.mu.Unlock()
 	if !idle {
 		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !s.transient {
+		return // handed out by Source meanwhile
 	}
 	if t.byRef[s.ref] == s {
 		delete(t.byRef, s.ref)

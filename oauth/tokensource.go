@@ -186,8 +186,9 @@ func NewTokens(cfg TokensConfig) (*Tokens, error) {
 func (t *Tokens) Source(ref connection.Ref) *TokenSource {
 	t.mu.RLock()
 	s := t.byRef[ref]
+	handedOut := s != nil && !s.transient
 	t.mu.RUnlock()
-	if s != nil && !s.transient {
+	if handedOut {
 		return s
 	}
 	t.mu.Lock()
@@ -296,6 +297,7 @@ type TokenSource struct {
 	until   time.Time   // no call to the provider before this (cooldown)
 	lastErr error       // the last failure, returned during the cooldown
 	failing bool        // the last refresh failed: the next success recovers
+	gen     uint64      // incremented by reset: results of older runs are not cached
 }
 
 // cachedToken is an access token as the fast path serves it.
@@ -342,6 +344,7 @@ type flight struct {
 	rejected connection.Secret // the access token a 401 rejected, if any
 	// keepAlive, when positive, refreshes a token obtained longer ago.
 	keepAlive time.Duration
+	gen       uint64 // the source's generation when the flight started
 	// Set before done is closed.
 	tok *Token
 	err error
@@ -369,7 +372,7 @@ func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
 	if e := s.cur.Load(); e != nil && s.t.now().Before(e.refreshAt) {
 		return e.tok, nil
 	}
-	return s.get(ctx, connection.Secret{}, 0)
+	return s.get(ctx, connection.Secret{})
 }
 
 // Invalidate reports that an API rejected the access token rejected (HTTP
@@ -380,7 +383,7 @@ func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
 // calls for the same rejected token share one refresh. An empty rejected
 // behaves like Token.
 func (s *TokenSource) Invalidate(ctx context.Context, rejected connection.Secret) (*Token, error) {
-	return s.get(ctx, rejected, 0)
+	return s.get(ctx, rejected)
 }
 
 // OAuth2 returns the source as an oauth2.TokenSource for code written for
@@ -397,7 +400,7 @@ func (o oauth2Source) Token() (*oauth2.Token, error) {
 	if e := s.cur.Load(); e != nil && s.t.now().Before(e.refreshAt) {
 		return e.o2, nil
 	}
-	tok, err := s.get(context.Background(), connection.Secret{}, 0)
+	tok, err := s.get(context.Background(), connection.Secret{})
 	if err != nil {
 		return nil, err
 	}
@@ -408,7 +411,7 @@ func (o oauth2Source) Token() (*oauth2.Token, error) {
 }
 
 // get is the slow path of Token and Invalidate.
-func (s *TokenSource) get(ctx context.Context, rejected connection.Secret, keepAlive time.Duration) (*Token, error) {
+func (s *TokenSource) get(ctx context.Context, rejected connection.Secret) (*Token, error) {
 	for attempt := 0; ; attempt++ {
 		s.mu.Lock()
 		now := s.t.now()
@@ -435,7 +438,7 @@ func (s *TokenSource) get(ctx context.Context, rejected connection.Secret, keepA
 		f := s.flight
 		if f == nil {
 			var err error
-			if f, err = s.startLocked(ctx, rejected, keepAlive); err != nil {
+			if f, err = s.startLocked(ctx, rejected, 0); err != nil {
 				s.mu.Unlock()
 				return nil, err
 			}
@@ -467,7 +470,7 @@ func (s *TokenSource) startLocked(ctx context.Context, rejected connection.Secre
 	if !s.t.goAdd() {
 		return nil, ErrClosed
 	}
-	f := &flight{done: make(chan struct{}), rejected: rejected, keepAlive: keepAlive}
+	f := &flight{done: make(chan struct{}), rejected: rejected, keepAlive: keepAlive, gen: s.gen}
 	s.flight = f
 	base := s.cur.Load()
 	// The refresh outlives the caller that started it: it keeps ctx's
@@ -490,6 +493,13 @@ func (s *TokenSource) fly(ctx context.Context, f *flight, base *cachedToken) {
 	s.mu.Lock()
 	now := s.t.now()
 	switch {
+	case s.gen != f.gen:
+		// The stored token set changed under the run (CONNECT or
+		// DISCONNECT): its waiters get its result, the cache stays empty.
+		f.tok, f.err = nil, o.err
+		if o.err == nil {
+			f.tok = o.cached.tok
+		}
 	case o.err == nil:
 		s.cur.Store(o.cached)
 		s.fails, s.until, s.lastErr, s.failing = 0, time.Time{}, nil, false
@@ -552,6 +562,7 @@ func (s *TokenSource) reset() {
 	defer s.mu.Unlock()
 	s.cur.Store(nil)
 	s.fails, s.until, s.lastErr, s.failing = 0, time.Time{}, nil, false
+	s.gen++
 }
 
 // scheduled is the refresher's call: refresh the connection if it is due (or
@@ -575,7 +586,7 @@ func (s *TokenSource) scheduled(ctx context.Context, keepAlive time.Duration) (n
 		var err error
 		if f, err = s.startLocked(ctx, connection.Secret{}, keepAlive); err != nil {
 			s.mu.Unlock()
-			return time.Time{}, false
+			return now, true // closed: keep it for the next run
 		}
 	}
 	s.mu.Unlock()
@@ -593,7 +604,7 @@ func (s *TokenSource) scheduled(ctx context.Context, keepAlive time.Duration) (n
 		return s.t.nextDue(e, keepAlive), true
 	case err == nil:
 		return time.Time{}, false // nothing to refresh: no refresh token
-	case isTerminal(err), errors.Is(err, ErrNotConnected), errors.Is(err, connection.ErrBadRef), errors.Is(err, ErrClosed):
+	case isTerminal(err), errors.Is(err, ErrNotConnected), errors.Is(err, connection.ErrBadRef):
 		return time.Time{}, false
 	case until.After(now):
 		return until, true
