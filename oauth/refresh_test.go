@@ -784,3 +784,78 @@ func TestNewTokensConfig(t *testing.T) {
 		t.Errorf("Token after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestRefreshWriteMerges: another writer changes the record while a refresh
+// talks to the provider. The refresh's compare-and-swap loses, re-reads and
+// writes its token set into the newer record, keeping the other change; a
+// new CONNECT in the meantime, though, wins over the refreshed set.
+func TestRefreshWriteMerges(t *testing.T) {
+	hang := func(t *testing.T, k *tkKit, ref connection.Ref, meanwhile func()) (*oauth.Token, error) {
+		t.Helper()
+		tk := k.tokens(t, tkOptions{})
+		defer closeTokens(t, tk)
+		release := make(chan struct{})
+		k.srv.FailToken(1, oauthtest.Fault{GrantType: oauthtest.GrantRefreshToken, Hang: true, Release: release})
+		time.Sleep(time.Hour)
+		type result struct {
+			tok *oauth.Token
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			tok, err := tk.Source(ref).Token(context.Background())
+			done <- result{tok, err}
+		}()
+		synctest.Wait() // the refresh waits for the provider
+		meanwhile()
+		close(release)
+		r := <-done
+		return r.tok, r.err
+	}
+	t.Run("other change kept", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			k := newTKKit(t, oauthtest.Config{RotateRefreshTokens: true}, nil, nil)
+			ref := tkRef(0)
+			k.connect(t, ref)
+			tok, err := hang(t, k, ref, func() {
+				c, _ := k.stored(t, ref)
+				c.Values = map[string]string{"region": "eu"}
+				if _, err := k.st.PutConnection(context.Background(), c); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if err != nil {
+				t.Fatalf("Token: %v", err)
+			}
+			c, st := k.stored(t, ref)
+			if c.Values["region"] != "eu" {
+				t.Error("the refresh overwrote another writer's change")
+			}
+			if !st.AccessToken.Equal(tok.AccessToken) {
+				t.Error("the refreshed set was not stored")
+			}
+		})
+	})
+	t.Run("new CONNECT wins", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			k := newTKKit(t, oauthtest.Config{RotateRefreshTokens: true}, nil, nil)
+			ref := tkRef(0)
+			k.connect(t, ref)
+			var connected oauth.Token
+			tok, err := hang(t, k, ref, func() {
+				k.connect(t, ref)
+				_, connected = k.stored(t, ref)
+			})
+			if err != nil {
+				t.Fatalf("Token: %v", err)
+			}
+			if !tok.AccessToken.Equal(connected.AccessToken) {
+				t.Error("the caller did not get the token of the new CONNECT")
+			}
+			_, st := k.stored(t, ref)
+			if !st.RefreshToken.Equal(connected.RefreshToken) {
+				t.Error("the refresh overwrote the new CONNECT's token set")
+			}
+		})
+	})
+}
