@@ -15,8 +15,8 @@ const (
 	leaseWaitMin = 10 * time.Millisecond
 	leaseWaitMax = 250 * time.Millisecond
 	// writeWaitMin is the first wait before a failed store write of a new
-	// token set is tried again; the waits double up to a third of the lease
-	// TTL, so that the lease, extended on every attempt, never lapses.
+	// token set is tried again; the waits double up to a quarter of the
+	// lease TTL, so that the lease, extended on every attempt, never lapses.
 	writeWaitMin = 500 * time.Millisecond
 	// maxRetryAfter caps how long a provider's Retry-After is honoured.
 	maxRetryAfter = 24 * time.Hour

@@ -898,7 +898,7 @@ func (s *TokenSource) setPending(p *pendingSet) {
 // process.
 func (s *TokenSource) writeLoop() {
 	defer s.t.wg.Done()
-	ceiling := max(writeWaitMin, s.t.leaseTTL/3)
+	ceiling := max(writeWaitMin, s.t.leaseTTL/4)
 	for n := 0; ; n++ {
 		final := false
 		timer := time.NewTimer(backoff(writeWaitMin, ceiling, n, s.t.jitter))

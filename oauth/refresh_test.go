@@ -99,9 +99,35 @@ func checkOneRefreshPerExpiry(t *testing.T, k *tkKit, stores []store.Store, life
 
 func TestOneRefreshPerExpiryAcrossProcesses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		k := newTKKit(t, oauthtest.Config{RotateRefreshTokens: true, AccessTokenTTL: time.Hour}, nil, nil)
-		checkOneRefreshPerExpiry(t, k, []store.Store{k.st, k.st, k.st}, time.Hour, 3)
+		// The provider takes 300ms to answer, so that the processes' refreshes
+		// overlap and contend for the lease.
+		slow := func(_ http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path == oauthtest.PathToken && r.Method == http.MethodPost {
+				time.Sleep(300 * time.Millisecond)
+			}
+			return false
+		}
+		k := newTKKit(t, oauthtest.Config{RotateRefreshTokens: true, AccessTokenTTL: time.Hour, Intercept: slow}, nil, nil)
+		leases := &tkLeaseCounter{Store: k.st}
+		checkOneRefreshPerExpiry(t, k, []store.Store{leases, leases, leases}, time.Hour, 3)
+		if n := leases.held.Load(); n < 3 {
+			t.Errorf("only %d lease attempts found the lease held: the processes did not contend", n)
+		}
 	})
+}
+
+// tkLeaseCounter counts AcquireLease calls refused with ErrLeaseHeld.
+type tkLeaseCounter struct {
+	store.Store
+	held atomic.Int64
+}
+
+func (l *tkLeaseCounter) AcquireLease(ctx context.Context, key, owner string, ttl time.Duration) (store.Lease, error) {
+	lease, err := l.Store.AcquireLease(ctx, key, owner, ttl)
+	if errors.Is(err, store.ErrLeaseHeld) {
+		l.held.Add(1)
+	}
+	return lease, err
 }
 
 // TestOneRefreshPerExpiryPostgres runs the same against PostgreSQL through
