@@ -20,7 +20,7 @@ func (s *Store) GetConnection(ctx context.Context, ref connection.Ref) (*store.C
 	}
 	s.mu.RLock()
 	c := s.byRef[ref]
-	out := cloneConnection(c)
+	out := c.Clone()
 	s.mu.RUnlock()
 	if out == nil {
 		return nil, fmt.Errorf("memory: connection %s: %w", ref, store.ErrNotFound)
@@ -35,7 +35,7 @@ func (s *Store) GetConnectionByID(ctx context.Context, id string) (*store.Connec
 		return nil, err
 	}
 	s.mu.RLock()
-	out := cloneConnection(s.conns[id])
+	out := s.conns[id].Clone()
 	s.mu.RUnlock()
 	if out == nil {
 		return nil, fmt.Errorf("memory: connection id %q: %w", id, store.ErrNotFound)
@@ -55,7 +55,7 @@ func (s *Store) PutConnection(ctx context.Context, c *store.Connection) (int64, 
 	if c == nil {
 		return 0, errNilRecord
 	}
-	next := cloneConnection(c)
+	next := c.Clone()
 	next.Revision = c.Revision + 1
 
 	s.mu.Lock()
@@ -164,7 +164,7 @@ func (s *Store) ListConnections(ctx context.Context, instanceID string) ([]*stor
 	set := s.byInstance[instanceID]
 	out := make([]*store.Connection, 0, len(set))
 	for id := range set {
-		out = append(out, cloneConnection(s.conns[id]))
+		out = append(out, s.conns[id].Clone())
 	}
 	s.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *store.Connection) int {
@@ -189,7 +189,7 @@ func (s *Store) ScanConnections(ctx context.Context, afterID string, limit int) 
 	ids = ids[:max(0, min(limit, len(ids)))]
 	out := make([]*store.Connection, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, cloneConnection(s.conns[id]))
+		out = append(out, s.conns[id].Clone())
 	}
 	return out, nil
 }
@@ -211,7 +211,7 @@ func (s *Store) ListRefreshable(ctx context.Context, after store.Cursor, limit i
 	keys = keys[:max(0, min(limit, len(keys)))]
 	out := make([]*store.Connection, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, cloneConnection(s.conns[k.id]))
+		out = append(out, s.conns[k.id].Clone())
 	}
 	return out, nil
 }

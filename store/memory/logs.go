@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/connkit/connkit/store"
@@ -26,8 +25,7 @@ func (s *Store) AppendLog(ctx context.Context, e *store.LogEntry) (int64, error)
 	if e == nil {
 		return 0, errNilRecord
 	}
-	entry := *e
-	entry.Attrs = maps.Clone(e.Attrs)
+	entry := e.Clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.conns[e.ConnectionID] == nil {
@@ -71,9 +69,7 @@ func (s *Store) ListLogs(ctx context.Context, connectionID string, before int64,
 	}
 	out := make([]store.LogEntry, 0, min(limit, end))
 	for i := end - 1; i >= 0 && len(out) < limit; i-- {
-		e := l.entries[i]
-		e.Attrs = maps.Clone(e.Attrs)
-		out = append(out, e)
+		out = append(out, l.entries[i].Clone())
 	}
 	return out, nil
 }

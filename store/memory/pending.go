@@ -16,7 +16,7 @@ func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 	if p == nil {
 		return errNilRecord
 	}
-	cp := clonePending(p)
+	cp := p.Clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock()

@@ -17,7 +17,7 @@ func (s *Store) GetTemplate(ctx context.Context, id string) (*store.Template, er
 		return nil, err
 	}
 	s.mu.RLock()
-	out := cloneTemplate(s.templates[id])
+	out := s.templates[id].Clone()
 	s.mu.RUnlock()
 	if out == nil {
 		return nil, fmt.Errorf("memory: template %q: %w", id, store.ErrNotFound)
@@ -35,7 +35,7 @@ func (s *Store) ListTemplates(ctx context.Context, component string) ([]*store.T
 	var out []*store.Template
 	for _, t := range s.templates {
 		if component == "" || t.Component == component {
-			out = append(out, cloneTemplate(t))
+			out = append(out, t.Clone())
 		}
 	}
 	s.mu.RUnlock()
@@ -54,7 +54,7 @@ func (s *Store) PutTemplate(ctx context.Context, t *store.Template) (int64, erro
 	if t == nil {
 		return 0, errNilRecord
 	}
-	next := cloneTemplate(t)
+	next := t.Clone()
 	next.Revision = t.Revision + 1
 
 	s.mu.Lock()

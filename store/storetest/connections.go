@@ -78,7 +78,7 @@ func testRoundTrip(t *testing.T, e *env) {
 	if _, err := e.s.PutConnection(e.ctx, c); err != nil {
 		t.Fatalf("PutConnection: %v", err)
 	}
-	want := cloneConnection(c)
+	want := c.Clone()
 	want.Revision = 1
 	want.UpdatedAt = e.clock.Now()
 
@@ -137,11 +137,11 @@ func testRoundTripMinimal(t *testing.T, e *env) {
 	}
 
 	// A token that cannot refresh and has no ObtainedAt round-trips too.
-	up := cloneConnection(got)
+	up := got.Clone()
 	up.Token = &store.Token{Sealed: []byte{0}, Expiry: e.clock.Now().Add(time.Minute)}
 	rev, err := e.s.PutConnection(e.ctx, up)
 	must(t, err, "PutConnection with a non-refreshable token")
-	want = cloneConnection(up)
+	want = up.Clone()
 	want.Revision = rev
 	want.UpdatedAt = e.clock.Now()
 	if d := diff(want, e.get(t, "c1")); d != "" {
@@ -162,7 +162,7 @@ func testUpdate(t *testing.T, e *env) {
 		if rev != want {
 			t.Fatalf("PutConnection at revision %d returned %d, want %d", cur.Revision, rev, want)
 		}
-		exp := cloneConnection(cur)
+		exp := cur.Clone()
 		exp.Revision = want
 		exp.UpdatedAt = e.clock.Now()
 		got := e.get(t, "c1")
@@ -176,18 +176,18 @@ func testUpdate(t *testing.T, e *env) {
 func testStaleRevision(t *testing.T, e *env) {
 	e.putInstance(t, "i1")
 	first := e.create(t, fullConnection("c1", ref("i1", "crm", ""), e.clock.Now()))
-	second := cloneConnection(first)
+	second := first.Clone()
 	second.Values["host"] = "new.example.com"
 	if _, err := e.s.PutConnection(e.ctx, second); err != nil {
 		t.Fatalf("PutConnection at the current revision: %v", err)
 	}
 	stored := e.get(t, "c1")
 
-	stale := cloneConnection(first) // still at revision 1
+	stale := first.Clone() // still at revision 1
 	stale.Values["host"] = "stale.example.com"
 	_, err := e.s.PutConnection(e.ctx, stale)
 	wantErr(t, err, store.ErrConflict, "PutConnection at a stale revision")
-	ahead := cloneConnection(stored)
+	ahead := stored.Clone()
 	ahead.Revision = stored.Revision + 5
 	_, err = e.s.PutConnection(e.ctx, ahead)
 	wantErr(t, err, store.ErrConflict, "PutConnection at a revision ahead of the store")
@@ -265,7 +265,7 @@ func testRefChangeTaken(t *testing.T, e *env) {
 	e.putInstance(t, "i1")
 	e.create(t, minimalConnection("c1", ref("i1", "crm", "")))
 	c2 := e.create(t, minimalConnection("c2", ref("i1", "erp", "")))
-	moved := cloneConnection(c2)
+	moved := c2.Clone()
 	moved.Ref = ref("i1", "crm", "")
 	_, err := e.s.PutConnection(e.ctx, moved)
 	wantErr(t, err, store.ErrConflict, "moving a connection onto another connection's Ref")
@@ -299,7 +299,7 @@ func testUserRefs(t *testing.T, e *env) {
 func testPutKeepsInput(t *testing.T, e *env) {
 	e.putInstance(t, "i1")
 	c := fullConnection("c1", ref("i1", "crm", ""), e.clock.Now())
-	before := cloneConnection(c)
+	before := c.Clone()
 	_, err := e.s.PutConnection(e.ctx, c)
 	must(t, err, "PutConnection (create)")
 	if d := diff(before, c); d != "" {
@@ -309,7 +309,7 @@ func testPutKeepsInput(t *testing.T, e *env) {
 		t.Errorf("PutConnection set Revision=%d UpdatedAt=%v on its argument", c.Revision, c.UpdatedAt)
 	}
 	up := e.get(t, "c1")
-	before = cloneConnection(up)
+	before = up.Clone()
 	e.clock.Advance(time.Second)
 	_, err = e.s.PutConnection(e.ctx, up)
 	must(t, err, "PutConnection (update)")
@@ -333,7 +333,7 @@ func testInputCopied(t *testing.T, e *env) {
 func testResultsCopied(t *testing.T, e *env) {
 	e.putInstance(t, "i1")
 	e.create(t, fullConnection("c1", ref("i1", "crm", ""), e.clock.Now()))
-	want := cloneConnection(e.get(t, "c1"))
+	want := e.get(t, "c1").Clone()
 	check := func(what string) {
 		t.Helper()
 		if d := diff(want, e.get(t, "c1")); d != "" {

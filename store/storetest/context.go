@@ -74,14 +74,14 @@ func testCancelledWrites(t *testing.T, e *env) {
 	e.acquire(t, "held", "a")
 	ctx := cancelled(e.ctx)
 
-	up := cloneConnection(c)
+	up := c.Clone()
 	up.Values["host"] = "changed"
 	_, _ = e.s.PutConnection(ctx, up)
 	_, _ = e.s.PutConnection(ctx, minimalConnection("c2", ref("i1", "erp", "")))
 	_ = e.s.DeleteConnection(ctx, "c1", c.Revision)
 	_ = e.s.DeleteInstance(ctx, "i1")
 	_ = e.s.PutInstance(ctx, connection.Instance{ID: "i2"})
-	tpUp := cloneTemplate(tp)
+	tpUp := tp.Clone()
 	tpUp.Name = "changed"
 	_, _ = e.s.PutTemplate(ctx, tpUp)
 	_ = e.s.DeleteTemplate(ctx, "t1")

@@ -46,7 +46,7 @@ func pending(seed string, now time.Time, ttl time.Duration) *store.PendingAuth {
 func testPendingRoundTrip(t *testing.T, e *env) {
 	e.clock.Advance(321 * time.Microsecond)
 	p := pending("a", e.clock.Now(), 10*time.Minute)
-	before := clonePending(p)
+	before := p.Clone()
 	must(t, e.s.PutPending(e.ctx, p), "PutPending")
 	if d := diff(before, p); d != "" {
 		t.Errorf("PutPending modified its argument (-before +after):\n%s", d)
@@ -126,7 +126,7 @@ func testPendingExpired(t *testing.T, e *env) {
 
 func testPendingCopies(t *testing.T, e *env) {
 	p := pending("a", e.clock.Now(), 10*time.Minute)
-	want := clonePending(p)
+	want := p.Clone()
 	must(t, e.s.PutPending(e.ctx, p), "PutPending")
 	for i := range p.Verifier {
 		p.Verifier[i] ^= 0xff

@@ -3,8 +3,6 @@ package storetest
 import (
 	"context"
 	"errors"
-	"maps"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -171,7 +169,7 @@ func (e *env) putInstance(t *testing.T, id string) {
 // record as read back by id. c is not modified.
 func (e *env) create(t *testing.T, c *store.Connection) *store.Connection {
 	t.Helper()
-	in := cloneConnection(c)
+	in := c.Clone()
 	in.Revision = 0
 	rev, err := e.s.PutConnection(e.ctx, in)
 	must(t, err, "PutConnection (create) "+c.ID)
@@ -265,56 +263,6 @@ func sealedBytes(seed string, n int) []byte {
 		b[i] = byte(h >> 13)
 	}
 	return b
-}
-
-// ---- deep copies (the suite keeps its own snapshots to compare against) ----
-
-func cloneConnection(c *store.Connection) *store.Connection {
-	if c == nil {
-		return nil
-	}
-	out := *c
-	out.Values = maps.Clone(c.Values)
-	out.Secrets = cloneSecrets(c.Secrets)
-	out.Sources = maps.Clone(c.Sources)
-	out.Metadata = maps.Clone(c.Metadata)
-	if c.Token != nil {
-		tok := *c.Token
-		tok.Sealed = slices.Clone(c.Token.Sealed)
-		out.Token = &tok
-	}
-	return &out
-}
-
-func cloneTemplate(tp *store.Template) *store.Template {
-	if tp == nil {
-		return nil
-	}
-	out := *tp
-	out.Values = maps.Clone(tp.Values)
-	out.Secrets = cloneSecrets(tp.Secrets)
-	return &out
-}
-
-func clonePending(p *store.PendingAuth) *store.PendingAuth {
-	if p == nil {
-		return nil
-	}
-	out := *p
-	out.Verifier = slices.Clone(p.Verifier)
-	out.Data = maps.Clone(p.Data)
-	return &out
-}
-
-func cloneSecrets(m map[string][]byte) map[string][]byte {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string][]byte, len(m))
-	for k, v := range m {
-		out[k] = slices.Clone(v)
-	}
-	return out
 }
 
 // scribble changes every mutable part of c in place, to show that a store

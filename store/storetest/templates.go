@@ -63,9 +63,9 @@ func testTemplateUnknown(t *testing.T, e *env) {
 func testTemplateCreate(t *testing.T, e *env) {
 	e.clock.Advance(777 * time.Microsecond)
 	in := fullTemplate("t1", "salesforce")
-	before := cloneTemplate(in)
+	before := in.Clone()
 	got := e.createTemplate(t, in)
-	want := cloneTemplate(in)
+	want := in.Clone()
 	want.Revision = 1
 	want.CreatedAt = e.clock.Now()
 	want.UpdatedAt = e.clock.Now()
@@ -95,7 +95,7 @@ func testTemplateCAS(t *testing.T, e *env) {
 	if rev != 2 {
 		t.Fatalf("PutTemplate at revision 1 returned %d, want 2", rev)
 	}
-	want := cloneTemplate(cur)
+	want := cur.Clone()
 	want.Revision = 2
 	want.CreatedAt = created
 	want.UpdatedAt = e.clock.Now()
@@ -105,7 +105,7 @@ func testTemplateCAS(t *testing.T, e *env) {
 		t.Errorf("GetTemplate after update: CreatedAt stays, UpdatedAt moves (-want +got):\n%s", d)
 	}
 
-	stale := cloneTemplate(cur) // revision 1
+	stale := cur.Clone() // revision 1
 	stale.Name = "stale"
 	_, err = e.s.PutTemplate(e.ctx, stale)
 	wantErr(t, err, store.ErrConflict, "PutTemplate at a stale revision")
@@ -219,7 +219,7 @@ func testPublishLocks(t *testing.T, e *env) {
 			t.Errorf("Pins(%s) (-want +got):\n%s", id, d)
 		}
 	}
-	up := cloneTemplate(t1)
+	up := t1.Clone()
 	up.Values["scopes"] = "admin"
 	_, err := e.s.PutTemplate(e.ctx, up)
 	wantErr(t, err, store.ErrTemplateLocked, "PutTemplate of a pinned template")
