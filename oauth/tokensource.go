@@ -87,6 +87,11 @@ type TokensConfig struct {
 // coordinated through the store's leases, so that one connection is
 // refreshed by one process at a time and a rotated refresh token is never
 // used twice.
+//
+// A Tokens keeps one source, with its cached access token, for every
+// connection [Tokens.Source] was asked for in this process (a few hundred
+// bytes each); the sources its [Refresher] makes for background refreshes
+// are dropped again once idle.
 type Tokens struct {
 	store       store.Store
 	sealer      store.Sealer
