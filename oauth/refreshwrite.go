@@ -131,7 +131,6 @@ func (r *run) save(c *store.Connection, cand *candidate, tok Token, meta map[str
 		r.s.clearPending(cand.pending) // replaced by the set just stored
 	}
 	e := newCached(tok, r.t.refreshAt(tok, r.settings), sealed.Sealed)
-	_ = stored
 	o := runResult{cached: e, post: r.succeeded(tok, rotated, recovered)}
 	o.post = append(o.post, r.schedule(e))
 	return o
