@@ -65,7 +65,7 @@ func marketingEntries() []Provider {
 				Scopes:       []string{"user-read-email"},
 				ClientAuth:   connection.ClientAuthBasic,
 			}),
-			Notes: []string{"a refresh may return a new refresh token (connkit keeps it); whether the old one then stops working is not documented", "no revocation endpoint"},
+			Notes: []string{"a refresh may return a new refresh token (connkit keeps it); whether the old one then stops working is not documented"},
 		},
 		{
 			Key:        "reddit",

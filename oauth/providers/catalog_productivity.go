@@ -38,7 +38,7 @@ func productivityEntries() []Provider {
 				Comments: "common, organizations, consumers, or the directory (tenant) ID, a GUID. A tenant's domain name is not accepted here: use its ID.",
 			}),
 			RotatesRefreshTokens: true,
-			Notes:                []string{"offline_access is needed for a refresh token", "no revocation endpoint"},
+			Notes:                []string{"offline_access is needed for a refresh token"},
 		},
 		{
 			Key:        "slack",
@@ -51,6 +51,7 @@ func productivityEntries() []Provider {
 				TokenURL:             "https://slack.com/api/oauth.v2.access",
 				Scopes:               []string{"chat:write"},
 				ScopeSeparator:       ",",
+				PKCE:                 connection.PKCEOff,
 				ClientAuth:           connection.ClientAuthBasic,
 				DefaultTokenLifetime: LongLived,
 				TokenResponseFields:  []string{"app_id", "bot_user_id"},
@@ -59,6 +60,7 @@ func productivityEntries() []Provider {
 				"errors come as HTTP 200 with ok:false and an error member",
 				"with token rotation enabled on the app, tokens expire after 12 hours and come with expires_in and a refresh token",
 				"revoke with auth.revoke",
+				"oauth.v2.access documents a code_verifier, but PKCE for server-side apps is not confirmed: off",
 			},
 		},
 		{
@@ -71,6 +73,7 @@ func productivityEntries() []Provider {
 				AuthorizeURL:         "https://slack.com/oauth/v2/authorize",
 				TokenURL:             "https://slack.com/api/oauth.v2.access",
 				ScopeSeparator:       ",",
+				PKCE:                 connection.PKCEOff,
 				ClientAuth:           connection.ClientAuthBasic,
 				AuthorizeParams:      map[string]string{"user_scope": "users:read"},
 				DefaultTokenLifetime: LongLived,
@@ -98,7 +101,11 @@ func productivityEntries() []Provider {
 				DefaultTokenLifetime: LongLived,
 				TokenResponseFields:  []string{"workspace_id", "workspace_name", "bot_id"},
 			}),
-			Notes: []string{"API calls need a Notion-Version header", "the user picks the pages to share; there are no scopes"},
+			Notes: []string{
+				"API calls need a Notion-Version header",
+				"the user picks the pages to share; there are no scopes",
+				"Notion documents a JSON body for the token request; connkit sends the RFC 6749 form body, which was not confirmed to work",
+			},
 		},
 		{
 			Key:        "airtable",
