@@ -1,11 +1,15 @@
 package component
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/internal/httpx"
@@ -15,9 +19,40 @@ import (
 // authTransport authenticates requests by the connection type's declared
 // method. It follows the http.RoundTripper contract: the caller's request is
 // never modified, and its body is closed on every path.
+//
+// The happy path (credential at hand, 2xx) costs one request copy with its
+// header map, and nothing else of note: the Authorization value of a token
+// is built once per token, and once the execution holds a status for the
+// connection, health reporting is one atomic load.
 type authTransport struct {
 	next http.RoundTripper
 	conn *Conn
+
+	// settled is set once the execution has been told of an HTTP outcome
+	// for this connection (see [Execution.observe]): it then holds a status
+	// for it, and every later observe would be a no-op.
+	settled atomic.Bool
+	// bearer and apiKey cache the last credential header value built.
+	bearer, apiKey atomic.Pointer[headerValue]
+	// headerKey is the canonical form of the type's API key header name.
+	keyOnce   sync.Once
+	headerKey string
+}
+
+// headerValue is a credential header value, prefix+" "+secret for a token
+// (prefix being its type) or prefix+secret for an API key, with what it was
+// built from.
+type headerValue struct{ secret, prefix, value string }
+
+// cachedValue returns the header value for prefix and secret from cache,
+// building (and caching) it when the cache holds another.
+func cachedValue(cache *atomic.Pointer[headerValue], prefix, sep, secret string) string {
+	if v := cache.Load(); v != nil && v.secret == secret && v.prefix == prefix {
+		return v.value
+	}
+	v := &headerValue{secret: secret, prefix: prefix, value: prefix + sep + secret}
+	cache.Store(v)
+	return v.value
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -29,7 +64,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// net/http does with the Authorization header.
 		return t.next.RoundTrip(req)
 	}
-	r2 := req.Clone(ctx)
+	r2, authSlot := outgoing(req)
 	var (
 		tok    *oauth.Token
 		err    error
@@ -41,14 +76,14 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			closeBody(req)
 			if errors.Is(err, oauth.ErrReconnect) || errors.Is(err, oauth.ErrMisconfigured) {
-				c.cfg.Execution.observe(ctx, c.cfg.ID, c.cfg.Ref, connection.StatusError, reason(err))
+				t.observe(ctx, connection.StatusError, reason(err))
 			}
 			return nil, err
 		}
-		setBearer(r2, tok)
+		t.setBearer(r2, authSlot, tok)
 		secret = tok.AccessToken.Reveal()
 	default:
-		secret, err = t.apply(r2)
+		secret, err = t.apply(r2, authSlot)
 		if err != nil {
 			closeBody(req)
 			return nil, err
@@ -64,10 +99,10 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		drain(resp)
 		fresh, ierr := c.cfg.Tokens.Invalidate(ctx, tok.AccessToken)
 		if ierr != nil {
-			c.cfg.Execution.observe(ctx, c.cfg.ID, c.cfg.Ref, connection.StatusError, reason(ierr))
+			t.observe(ctx, connection.StatusError, reason(ierr))
 			return nil, fmt.Errorf("component: connection %q: token rejected and not renewed: %w", c.cfg.Ref.Variable, ierr)
 		}
-		r3 := req.Clone(ctx)
+		r3, slot3 := outgoing(req)
 		if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
 			body, berr := req.GetBody()
 			if berr != nil {
@@ -75,26 +110,65 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			r3.Body = body
 		}
-		setBearer(r3, fresh)
+		t.setBearer(r3, slot3, fresh)
 		secret = fresh.AccessToken.Reveal()
 		resp, err = t.next.RoundTrip(r3)
 		if err != nil {
 			return nil, scrubError(err, secret)
 		}
 	}
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		c.cfg.Execution.observe(ctx, c.cfg.ID, c.cfg.Ref, connection.StatusError,
-			fmt.Sprintf("%s answered HTTP %d", req.URL.Host, resp.StatusCode))
-	case resp.StatusCode < 400:
-		c.cfg.Execution.observe(ctx, c.cfg.ID, c.cfg.Ref, connection.StatusWorking, "")
+	if !t.settled.Load() {
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			t.observe(ctx, connection.StatusError, req.URL.Host+" answered HTTP "+strconv.Itoa(resp.StatusCode))
+		case resp.StatusCode < 400:
+			t.observe(ctx, connection.StatusWorking, "")
+		}
 	}
 	return resp, nil
 }
 
+// observe reports an HTTP outcome to the execution unless one was already
+// reported through this transport: after its first observe, the execution
+// holds a status for the connection and ignores every later observe.
+func (t *authTransport) observe(ctx context.Context, status connection.Status, reason string) {
+	if t.settled.Load() {
+		return
+	}
+	c := t.conn
+	c.cfg.Execution.observe(ctx, c.cfg.ID, c.cfg.Ref, status, reason)
+	t.settled.Store(true)
+}
+
+// outRequest is the request authTransport sends: a shallow copy of the
+// caller's, allocated together with the backing array of the credential
+// header's value.
+type outRequest struct {
+	req  http.Request
+	slot [1]string
+}
+
+// outgoing returns a copy of req that can be given credentials without
+// touching req: a shallow copy with its own header map, whose value slices
+// are shared with req's but capped at their length, so that neither an
+// append nor a Set on the copy can reach req's. Fields that authTransport
+// changes beyond the header (the URL for query-parameter keys, the body for
+// a replay) are replaced, never written through. slot is the backing array
+// for the credential header's value.
+func outgoing(req *http.Request) (*http.Request, []string) {
+	o := &outRequest{req: *req}
+	h := make(http.Header, len(req.Header)+1)
+	for k, v := range req.Header {
+		h[k] = v[:len(v):len(v)]
+	}
+	o.req.Header = h
+	return &o.req, o.slot[:0:1]
+}
+
 // apply adds non-OAuth credentials to r and returns the secret it added, so
-// errors can be scrubbed of it.
-func (t *authTransport) apply(r *http.Request) (string, error) {
+// errors can be scrubbed of it. slot is the backing array for the header
+// value it sets.
+func (t *authTransport) apply(r *http.Request, slot []string) (string, error) {
 	c := t.conn
 	a := c.cfg.Type.Auth
 	switch a.Method {
@@ -105,16 +179,19 @@ func (t *authTransport) apply(r *http.Request) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		r.Header.Set(a.Header, a.Prefix+v)
+		t.keyOnce.Do(func() { t.headerKey = http.CanonicalHeaderKey(a.Header) })
+		r.Header[t.headerKey] = append(slot, cachedValue(&t.apiKey, a.Prefix, "", v))
 		return v, nil
 	case connection.AuthQuery:
 		v, err := c.Field(a.Field)
 		if err != nil {
 			return "", err
 		}
-		q := r.URL.Query()
+		u := *r.URL
+		q := u.Query()
 		q.Set(a.Param, v)
-		r.URL.RawQuery = q.Encode()
+		u.RawQuery = q.Encode()
+		r.URL = &u
 		return v, nil
 	case connection.AuthBasic:
 		user, err := c.Field(a.UsernameField)
@@ -128,12 +205,13 @@ func (t *authTransport) apply(r *http.Request) (string, error) {
 	return "", fmt.Errorf("component: connection %q: unsupported auth method %q", c.cfg.Ref.Variable, a.Method)
 }
 
-// setBearer sends the access token in the Bearer scheme (RFC 6750). The
-// token response's token_type is not used as the scheme: providers put
-// names there that are not HTTP authentication schemes (Slack says "bot" or
-// "user" for tokens its API accepts only as "Bearer").
-func setBearer(r *http.Request, tok *oauth.Token) {
-	r.Header.Set("Authorization", "Bearer "+tok.AccessToken.Reveal())
+// setBearer sets r's Authorization header for tok, in slot.
+func (t *authTransport) setBearer(r *http.Request, slot []string, tok *oauth.Token) {
+	typ := tok.TokenType
+	if typ == "" || (typ != "Bearer" && strings.EqualFold(typ, "bearer")) {
+		typ = "Bearer"
+	}
+	r.Header["Authorization"] = append(slot, cachedValue(&t.bearer, typ, " ", tok.AccessToken.Reveal()))
 }
 
 // sameOrigin reports whether req is the original request or a redirect to

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -396,5 +397,230 @@ func TestGuardedByDefault(t *testing.T) {
 	_, err := c.HTTPClient().Get(api.URL)
 	if !errors.Is(err, httpx.ErrBlocked) {
 		t.Fatalf("request to loopback with the default transport: err = %v, want ErrBlocked", err)
+	}
+}
+
+// roundTripFunc adapts a function to http.RoundTripper, as a base transport
+// that needs no sockets (so testing/synctest's clock can advance).
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func answer(r *http.Request, code int, header http.Header) *http.Response {
+	if header == nil {
+		header = http.Header{}
+	}
+	return &http.Response{StatusCode: code, Header: header, Body: io.NopCloser(strings.NewReader("")), Request: r}
+}
+
+// The first attempt goes straight to the base transport; a retryable
+// answer is then retried with the same waits and attempts as always, every
+// attempt authenticated.
+func TestFirstAttemptThenRetries(t *testing.T) {
+	t.Run("Retry-After on the first answer", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var auths []string
+			var times []time.Duration
+			start := time.Now()
+			base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				auths = append(auths, r.Header.Get("Authorization"))
+				times = append(times, time.Since(start))
+				if len(auths) == 1 {
+					return answer(r, http.StatusServiceUnavailable, http.Header{"Retry-After": {"2"}}), nil
+				}
+				return answer(r, http.StatusOK, nil), nil
+			})
+			var statuses []connection.Status
+			exec := component.NewExecution(func(_ context.Context, _ string, _ connection.Ref, s connection.Status, _ string) {
+				statuses = append(statuses, s)
+			})
+			c := component.NewConn(component.ConnConfig{ID: "c", Type: bearerType, Tokens: &fakeTokens{current: "token-0"}, Transport: base,
+				Retry: component.Retry{WaitMin: 10 * time.Millisecond, WaitMax: 5 * time.Second}, Execution: exec})
+			resp, err := c.HTTPClient().Get("https://api.example.com/v1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("status %d, want 200", resp.StatusCode)
+			}
+			if diff := cmp.Diff([]time.Duration{0, 2 * time.Second}, times); diff != "" {
+				t.Errorf("attempt times (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{"Bearer token-0", "Bearer token-0"}, auths); diff != "" {
+				t.Errorf("Authorization per attempt (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]connection.Status{connection.StatusWorking}, statuses); diff != "" {
+				t.Errorf("statuses (-want +got):\n%s", diff)
+			}
+		})
+	})
+	t.Run("503 until retries run out", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var calls int
+			base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				calls++
+				return answer(r, http.StatusServiceUnavailable, nil), nil
+			})
+			var reports atomic.Int32
+			exec := component.NewExecution(func(context.Context, string, connection.Ref, connection.Status, string) { reports.Add(1) })
+			c := component.NewConn(component.ConnConfig{ID: "c", Type: headerType, Values: connection.ValuesOf(map[string]string{"apiKey": "k"}),
+				Transport: base, Retry: component.Retry{WaitMin: time.Second, WaitMax: time.Second}, Execution: exec})
+			start := time.Now()
+			resp, err := c.HTTPClient().Get("https://api.example.com/v1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable || calls != 4 {
+				t.Errorf("status %d after %d calls, want the last 503 after 4 (1 + 3 retries)", resp.StatusCode, calls)
+			}
+			if d := time.Since(start); d != 3*time.Second {
+				t.Errorf("took %v, want 3 waits of 1s", d)
+			}
+			if reports.Load() != 0 {
+				t.Errorf("%d health reports for a 503, want none", reports.Load())
+			}
+		})
+	})
+}
+
+// The request authTransport sends is a copy: the caller's request, header
+// values included, is the same afterwards, and nothing done to a returned
+// response's Request reaches the next request.
+func TestCallerRequestUntouched(t *testing.T) {
+	type seen struct{ Auth, Trace, Accept string }
+	var got []seen
+	var mu sync.Mutex
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, seen{r.Header.Get("Authorization"), strings.Join(r.Header.Values("X-Trace"), ","), r.Header.Get("Accept")})
+		mu.Unlock()
+	}))
+	defer api.Close()
+	tokens := &fakeTokens{current: "token-A"}
+	c := newConn(t, bearerType, nil, tokens, nil, nil)
+	trace := make([]string, 1, 4) // spare capacity an append could write into
+	trace[0] = "t1"
+	req, _ := http.NewRequest(http.MethodGet, api.URL+"/v1?x=1", nil)
+	req.Header["X-Trace"] = trace
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Bearer caller")
+	wantHeader, wantURL := req.Header.Clone(), req.URL.String()
+	resp, err := c.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if diff := cmp.Diff(wantHeader, req.Header); diff != "" || req.URL.String() != wantURL {
+		t.Errorf("caller's request changed: URL %s, header (-before +after):\n%s", req.URL, diff)
+	}
+	if spare := trace[:2][1]; spare != "" {
+		t.Errorf("caller's header backing array written beyond its length: %q", spare)
+	}
+	// A caller scribbling on the request of a response must not change
+	// what the next request sends; nor may a new token be ignored.
+	resp.Request.Header["Authorization"][0] = "Bearer scribbled"
+	resp.Request.Header["X-Trace"] = append(resp.Request.Header["X-Trace"], "appended")
+	if trace[:2][1] != "" {
+		t.Errorf("append to the sent request's header reached the caller's backing array")
+	}
+	tokens.mu.Lock()
+	tokens.current = "token-B"
+	tokens.mu.Unlock()
+	for range 2 {
+		r2, _ := http.NewRequest(http.MethodGet, api.URL, nil)
+		resp, err := c.HTTPClient().Do(r2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	want := []seen{
+		{Auth: "Bearer token-A", Trace: "t1", Accept: "application/json"},
+		{Auth: "Bearer token-B"},
+		{Auth: "Bearer token-B"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("requests seen by the API (-want +got):\n%s", diff)
+	}
+}
+
+// Health: only the first HTTP outcome that reports anything is written,
+// whatever comes after it, in every order.
+func TestHealthFirstOutcomeOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		codes    []int
+		tokenErr error // returned by the token source for the first request
+		want     []string
+	}{
+		{"404 reports nothing, then 200 green, then 403 ignored", []int{404, 200, 403}, nil, []string{"working"}},
+		{"403 red, then 200 ignored", []int{403, 200, 200}, nil, []string{"error"}},
+		{"500 reports nothing", []int{500, 500}, nil, nil},
+		{"refused refresh red, then 200 ignored", []int{200, 200}, oauth.ErrReconnect, []string{"error"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var reports []string
+			exec := component.NewExecution(func(_ context.Context, _ string, _ connection.Ref, s connection.Status, _ string) {
+				reports = append(reports, string(s))
+			})
+			i := 0
+			base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				code := tc.codes[i]
+				i++
+				return answer(r, code, nil), nil
+			})
+			tokens := &fakeTokens{current: "token-0", err: tc.tokenErr}
+			c := component.NewConn(component.ConnConfig{ID: "c", Type: bearerType, Tokens: tokens, Transport: base,
+				Retry: component.Retry{Max: -1}, Execution: exec})
+			for range len(tc.codes) {
+				resp, err := c.HTTPClient().Get("https://api.example.com/v1")
+				if err == nil {
+					resp.Body.Close()
+				}
+				tokens.mu.Lock()
+				tokens.err = nil
+				tokens.mu.Unlock()
+			}
+			if diff := cmp.Diff(tc.want, reports); diff != "" {
+				t.Errorf("reports (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestHappyPathAllocations holds the authenticated layers (authTransport
+// and the retrying transport) to their allocation budget for a request that
+// succeeds at once: the copy of the request (with the backing array of the
+// credential header's value) and its header map. No closures, no
+// formatting, no health bookkeeping.
+func TestHappyPathAllocations(t *testing.T) {
+	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody}
+	base := roundTripFunc(func(*http.Request) (*http.Response, error) { return resp, nil })
+	for _, tc := range []struct {
+		name   string
+		typ    connection.Type
+		vals   map[string]string
+		tokens component.TokenSource
+	}{
+		{"bearer", bearerType, nil, &fakeTokens{current: "token-0"}},
+		{"header", headerType, map[string]string{"apiKey": "k"}, nil},
+	} {
+		c := component.NewConn(component.ConnConfig{ID: "c", Type: tc.typ, Values: connection.ValuesOf(tc.vals), Tokens: tc.tokens, Transport: base,
+			Execution: component.NewExecution(func(context.Context, string, connection.Ref, connection.Status, string) {})})
+		tr := c.HTTPClient().Transport
+		req, _ := http.NewRequest(http.MethodGet, "https://api.example.com/v1", nil)
+		req.Header.Set("Accept", "application/json")
+		allocs := testing.AllocsPerRun(200, func() {
+			if _, err := tr.RoundTrip(req); err != nil {
+				t.Fatal(err)
+			}
+		})
+		// The request copy, the header map and the map's first group.
+		const budget = 3
+		if allocs > budget {
+			t.Errorf("%s: %v allocations per request, want at most %d", tc.name, allocs, budget)
+		}
 	}
 }

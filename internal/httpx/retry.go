@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-retryablehttp"
 )
@@ -70,9 +71,15 @@ type RetryConfig struct {
 //   - Retries happen per request (per redirect hop); redirects are followed
 //     by the returned client, so its CheckRedirect (e.g. [NoRedirect]) is
 //     honoured.
-//   - Bodies are never buffered: the first attempt and every retry read a
-//     fresh body from GetBody, and a request without a replayable body
-//     gets exactly one attempt.
+//   - The first attempt goes straight to base, with the request's own body;
+//     only when its outcome is worth retrying (per CheckRetry) is the request
+//     handed to go-retryablehttp for the remaining attempts, after the same
+//     wait (Backoff, Retry-After) go-retryablehttp would have waited. The
+//     attempts, waits, CheckRetry and Backoff calls, log records and errors
+//     are those of go-retryablehttp running every attempt itself.
+//   - Bodies are never buffered: every retry reads a fresh body from
+//     GetBody, and a request without a replayable body gets exactly one
+//     attempt.
 //   - When retries are exhausted on a retryable status (429, 5xx), the last
 //     response is returned with a nil error, as net/http would; the caller
 //     inspects the status. When they are exhausted on an error, that error
@@ -91,73 +98,180 @@ func NewRetryingClient(base http.RoundTripper, cfg RetryConfig) *http.Client {
 	if retryMax == 0 {
 		retryMax = DefaultRetryMax
 	}
-	rc := &retryablehttp.Client{
+	t := &retryTransport{
+		base: base,
 		// The inner client never follows redirects: the outer client
 		// does, with the caller's CheckRedirect.
-		HTTPClient:   &http.Client{Transport: base, CheckRedirect: NoRedirect},
-		RetryWaitMin: wmin,
-		RetryWaitMax: wmax,
-		RetryMax:     max(retryMax, 0),
-		CheckRetry:   cfg.CheckRetry,
-		Backoff:      cfg.Backoff,
-		ErrorHandler: giveUp,
+		inner:      &http.Client{Transport: base, CheckRedirect: NoRedirect},
+		retryMax:   max(retryMax, 0),
+		wmin:       wmin,
+		wmax:       wmax,
+		checkRetry: cfg.CheckRetry,
+		backoff:    cfg.Backoff,
+		canRetry:   cfg.CanRetry,
 	}
-	if rc.CheckRetry == nil {
-		rc.CheckRetry = RetryPolicy
+	if t.checkRetry == nil {
+		t.checkRetry = RetryPolicy
 	}
-	if rc.Backoff == nil {
-		rc.Backoff = Backoff
+	if t.backoff == nil {
+		t.backoff = Backoff
+	}
+	if t.canRetry == nil {
+		nonIdem := cfg.RetryNonIdempotent
+		t.canRetry = func(r *http.Request) bool { return CanRetry(r, nonIdem) }
 	}
 	if cfg.Logger != nil {
-		rc.Logger = SlogLogger(cfg.Logger)
+		t.log = cfg.Logger
+		t.logger = SlogLogger(cfg.Logger)
 	}
-	canRetry := cfg.CanRetry
-	if canRetry == nil {
-		nonIdem := cfg.RetryNonIdempotent
-		canRetry = func(r *http.Request) bool { return CanRetry(r, nonIdem) }
+	if t.retryMax > 0 {
+		// rest runs attempts 2..retryMax+1: its attempt i is attempt i+1
+		// of the request, for the backoff and the attempt count alike.
+		backoff := t.backoff
+		t.rest = &retryablehttp.Client{
+			HTTPClient:   t.inner,
+			RetryWaitMin: wmin,
+			RetryWaitMax: wmax,
+			RetryMax:     t.retryMax - 1,
+			CheckRetry:   t.checkRetry,
+			Backoff: func(wmin, wmax time.Duration, attempt int, resp *http.Response) time.Duration {
+				return backoff(wmin, wmax, attempt+1, resp)
+			},
+			ErrorHandler: func(resp *http.Response, err error, attempts int) (*http.Response, error) {
+				return giveUp(resp, err, attempts+1)
+			},
+		}
+		if t.logger != nil {
+			// The first attempt already logged "performing request".
+			t.rest.Logger = continuedLogger{t.logger}
+		}
 	}
-	return &http.Client{Transport: &retryTransport{base: base, rc: rc, canRetry: canRetry}}
+	return &http.Client{Transport: t}
 }
 
-// retryTransport sends eligible requests through go-retryablehttp and the
-// others straight to base.
+// retryTransport sends the first attempt of every request straight to base
+// and hands requests whose first outcome is worth retrying (and that may be
+// sent again) to go-retryablehttp for the rest.
 type retryTransport struct {
-	base     http.RoundTripper
-	rc       *retryablehttp.Client
-	canRetry func(*http.Request) bool
+	base       http.RoundTripper
+	inner      *http.Client          // base, never following redirects
+	rest       *retryablehttp.Client // attempts after the first; nil when retries are off
+	retryMax   int
+	wmin, wmax time.Duration
+	checkRetry retryablehttp.CheckRetry
+	backoff    retryablehttp.Backoff
+	canRetry   func(*http.Request) bool
+	log        *slog.Logger                // nil: no logs
+	logger     retryablehttp.LeveledLogger // log, scrubbed
 }
 
 // RoundTrip implements http.RoundTripper.
+//
+// It does, for the first attempt, what go-retryablehttp's Client.Do does
+// for every attempt (the retryablehttp references below are to v0.7.8's
+// client.go), without its per-request setup: the request is not wrapped,
+// there is no inner *http.Client call, and nothing is formatted for a
+// logger that discards it.
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.rc.RetryMax <= 0 || !t.canRetry(req) {
+	if t.retryMax <= 0 || !t.canRetry(req) {
 		return t.base.RoundTrip(req)
 	}
+	ctx := req.Context()
+	if t.enabled(slog.LevelDebug) {
+		t.logger.Debug("performing request", "method", req.Method, "url", redactUserinfo(req.URL))
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp == nil {
+		// What the inner *http.Client would have returned to
+		// go-retryablehttp: no response, and the error in a *url.Error
+		// (which CheckRetry and ErrorHandler are written against).
+		if err == nil {
+			err = fmt.Errorf("http: RoundTripper implementation (%T) returned a nil *Response with a nil error", t.base)
+		} else if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		resp = nil
+		err = &url.Error{Op: urlErrorOp(req.Method), URL: stripPassword(req.URL), Err: err}
+		if t.enabled(slog.LevelError) {
+			t.logger.Error("request failed", "error", err, "method", req.Method, "url", redactUserinfo(req.URL))
+		}
+	}
+	retry, checkErr := t.checkRetry(ctx, resp, err)
+	if !retry {
+		if err == nil && checkErr == nil {
+			return resp, nil
+		}
+		t.inner.CloseIdleConnections()
+		if checkErr != nil {
+			err = checkErr
+		}
+		return giveUp(resp, err, 1)
+	}
+	// Retry: consume the response to reuse the connection, wait, and hand
+	// the request to go-retryablehttp for the remaining attempts.
+	if err == nil {
+		t.drain(resp.Body)
+	}
+	wait := t.backoff(t.wmin, t.wmax, 0, resp)
+	if t.enabled(slog.LevelDebug) {
+		desc := req.Method + " " + redactUserinfo(req.URL)
+		if resp != nil {
+			desc += " (status: " + strconv.Itoa(resp.StatusCode) + ")"
+		}
+		t.logger.Debug("retrying request", "request", desc, "timeout", wait, "remaining", t.retryMax)
+	}
+	timer := time.NewTimer(wait)
+	select {
+	case <-ctx.Done():
+		timer.Stop()
+		t.inner.CloseIdleConnections()
+		return nil, ctx.Err()
+	case <-timer.C:
+	}
+	return t.retry(req)
+}
+
+// retry sends req again through go-retryablehttp, for attempts 2 and up.
+func (t *retryTransport) retry(req *http.Request) (*http.Response, error) {
 	// Hand go-retryablehttp a shallow copy without a body, then give it
 	// GetBody as its body source: it would otherwise read the whole body
-	// into memory.
+	// into memory. The first attempt consumed (and the base transport
+	// closed) the original body.
 	r2 := req.WithContext(req.Context())
 	r2.Body, r2.GetBody = nil, nil
 	rreq, err := retryablehttp.FromRequest(r2)
 	if err != nil {
-		closeBody(req)
 		return nil, fmt.Errorf("httpx: prepare retryable request: %w", err)
 	}
 	if hasBody(req) {
 		getBody := req.GetBody
 		src := retryablehttp.ReaderFunc(func() (io.Reader, error) { return getBody() })
 		if err := rreq.SetBody(src); err != nil {
-			closeBody(req)
 			return nil, fmt.Errorf("httpx: replay request body: %w", err)
 		}
 		rreq.ContentLength = req.ContentLength
-		// Every attempt reads from GetBody; the original body is unused.
-		closeBody(req)
 	}
-	resp, err := t.rc.Do(rreq)
+	resp, err := t.rest.Do(rreq)
 	if resp != nil {
 		resp.Request = req
 	}
 	return resp, err
+}
+
+// enabled reports whether the logger records level; the attributes of a
+// record are built only when it does.
+func (t *retryTransport) enabled(level slog.Level) bool {
+	return t.log != nil && t.log.Enabled(context.Background(), level)
+}
+
+// drain reads and closes a response body that will not be returned, as
+// go-retryablehttp does before a retry, so the connection can be reused.
+func (t *retryTransport) drain(body io.ReadCloser) {
+	defer body.Close()
+	_, err := io.Copy(io.Discard, io.LimitReader(body, 4096))
+	if err != nil && t.enabled(slog.LevelError) {
+		t.logger.Error("error reading response body", "error", err)
+	}
 }
 
 // CloseIdleConnections closes the base transport's idle connections.
@@ -165,6 +279,52 @@ func (t *retryTransport) CloseIdleConnections() {
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// continuedLogger is the logger of the go-retryablehttp client that runs
+// the attempts after the first: the request's "performing request" record
+// was already written when the first attempt was made.
+type continuedLogger struct{ retryablehttp.LeveledLogger }
+
+func (l continuedLogger) Debug(msg string, kv ...any) {
+	if msg == "performing request" {
+		return
+	}
+	l.LeveledLogger.Debug(msg, kv...)
+}
+
+// redactUserinfo renders u as go-retryablehttp does in its log records,
+// with any password replaced. (SlogLogger redacts the result further.)
+func redactUserinfo(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	ru := *u
+	if _, has := ru.User.Password(); has {
+		ru.User = url.UserPassword(ru.User.Username(), "xxxxx")
+	}
+	return ru.String()
+}
+
+// urlErrorOp and stripPassword give the Op and URL of the *url.Error that
+// net/http's Client returns for a failed request.
+func urlErrorOp(method string) string {
+	if method == "" {
+		return "Get"
+	}
+	for i := 0; i < len(method); i++ {
+		if method[i] >= utf8.RuneSelf {
+			return method
+		}
+	}
+	return method[:1] + strings.ToLower(method[1:])
+}
+
+func stripPassword(u *url.URL) string {
+	if _, ok := u.User.Password(); ok {
+		return strings.Replace(u.String(), u.User.String()+"@", u.User.Username()+":***@", 1)
+	}
+	return u.String()
 }
 
 // giveUp is the go-retryablehttp ErrorHandler: it returns the last response
