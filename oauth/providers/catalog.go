@@ -46,27 +46,33 @@ func entries() []Provider {
 	return slices.Concat(crmEntries(), devEntries(), productivityEntries(), financeEntries(), marketingEntries(), apiKeyEntries())
 }
 
-// Default returns a new catalog holding the built-in providers. Each call
-// returns a fresh catalog: a host's additions and overrides in one never
-// reach another.
-func Default() *Catalog {
+// builtinCatalog returns a catalog sharing the built-in map, for reads only.
+func builtinCatalog() *Catalog {
 	m, err := builtin()
 	if err != nil {
 		// The built-in entries are checked by the package's tests.
 		panic(err)
 	}
-	c := &Catalog{m: make(map[string]Provider, len(m))}
-	for k, p := range m {
+	return &Catalog{m: m}
+}
+
+// Default returns a new catalog holding the built-in providers. Each call
+// returns a fresh catalog: a host's additions and overrides in one never
+// reach another.
+func Default() *Catalog {
+	b := builtinCatalog()
+	c := &Catalog{m: make(map[string]Provider, len(b.m))}
+	for k, p := range b.m {
 		c.m[k] = p.clone()
 	}
 	return c
 }
 
-// Lookup returns the built-in provider with the given key.
-func Lookup(key string) (Provider, bool) { return Default().Lookup(key) }
+// Lookup returns a copy of the built-in provider with the given key.
+func Lookup(key string) (Provider, bool) { return builtinCatalog().Lookup(key) }
 
-// All returns the built-in providers sorted by key.
-func All() []Provider { return Default().All() }
+// All returns copies of the built-in providers sorted by key.
+func All() []Provider { return builtinCatalog().All() }
 
 // NewCatalog returns a catalog holding exactly the given entries, each
 // checked and its type declared as by [Catalog.Add]. Every problem is

@@ -266,3 +266,14 @@ func TestCatalogConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkLookup measures looking up a built-in provider (a deep copy of
+// its declared type).
+func BenchmarkLookup(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := providers.Lookup("salesforce"); !ok {
+			b.Fatal("no salesforce")
+		}
+	}
+}
