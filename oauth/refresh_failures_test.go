@@ -55,6 +55,7 @@ func TestInvalidGrant(t *testing.T) {
 		if !st.RefreshToken.IsZero() || c.Token.Refreshable {
 			t.Error("the refused refresh token is still stored")
 		}
+		synctest.Wait() // events are emitted after callers have their result
 		if diff := cmp.Diff([]oauth.EventKind{oauth.RefreshFailed, oauth.Disconnected}, events.kinds(id)); diff != "" {
 			t.Errorf("events (-want +got):\n%s", diff)
 		}
@@ -83,6 +84,7 @@ func TestInvalidGrant(t *testing.T) {
 		if n := k.srv.GrantCalls(oauthtest.GrantRefreshToken); n != 1 {
 			t.Fatalf("%d refresh requests after the refusal, want still 1", n)
 		}
+		synctest.Wait() // events are emitted after callers have their result
 		if got := events.kinds(id); len(got) != 2 {
 			t.Errorf("events %v: the refusal must be reported once", got)
 		}
@@ -127,6 +129,7 @@ func TestTemporaryFailures(t *testing.T) {
 					t.Errorf("attempt %d came %v after the previous one: no backoff", i+1, gap)
 				}
 			}
+			synctest.Wait() // events are emitted after callers have their result
 			if diff := cmp.Diff([]oauth.EventKind{oauth.Refreshed}, events.kinds(id)); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)
 			}
@@ -170,6 +173,7 @@ func TestTemporaryFailures(t *testing.T) {
 			if c, _ := k.stored(t, ref); c.Health.Status != connection.StatusConfigured {
 				t.Errorf("health %+v after recovery, want configured", c.Health)
 			}
+			synctest.Wait() // events are emitted after callers have their result
 			if diff := cmp.Diff([]oauth.EventKind{oauth.RefreshFailed, oauth.Refreshed, oauth.Recovered}, events.kinds(id)); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)
 			}
@@ -333,6 +337,7 @@ func TestMisconfiguredClient(t *testing.T) {
 		if st.RefreshToken.IsZero() {
 			t.Error("the refresh token was dropped for a client error")
 		}
+		synctest.Wait() // events are emitted after callers have their result
 		if diff := cmp.Diff([]oauth.EventKind{oauth.RefreshFailed}, events.kinds(id)); diff != "" {
 			t.Errorf("events (-want +got):\n%s", diff)
 		}

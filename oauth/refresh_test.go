@@ -255,6 +255,7 @@ func TestWriteFailsAfterRotation(t *testing.T) {
 		if n := k.srv.GrantCalls(oauthtest.GrantRefreshToken); n != 3 {
 			t.Fatalf("%d refresh requests, want 3", n)
 		}
+		synctest.Wait() // events are emitted after callers have their result
 		if got := events.kinds(id); len(got) < 2 || got[0] != oauth.Refreshed {
 			t.Errorf("events %v, want Refreshed ones", got)
 		}
