@@ -116,3 +116,34 @@ func BenchmarkClientAllocs(b *testing.B) {
 		run(b, c.HTTPClient(), false)
 	})
 }
+
+// BenchmarkClientOverhead measures what the authenticated client adds to a
+// request without a network: both clients send to a transport that answers
+// at once with a canned 200, so the difference between "bare" and
+// "connkit" is the authenticated layers' own cost (authTransport, the
+// retrying transport, the token source, health).
+func BenchmarkClientOverhead(b *testing.B) {
+	canned := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+	})
+	run := func(b *testing.B, client *http.Client, static bool) {
+		b.ReportAllocs()
+		for b.Loop() {
+			req, _ := http.NewRequest(http.MethodGet, "https://api.example.com/v1", nil)
+			if static {
+				req.Header.Set("Authorization", "Bearer static-token")
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+	}
+	b.Run("bare", func(b *testing.B) { run(b, &http.Client{Transport: canned}, true) })
+	b.Run("connkit", func(b *testing.B) {
+		c := component.NewConn(component.ConnConfig{ID: "c", Type: bearerType, Tokens: &fakeTokens{current: "static-token"}, Transport: canned,
+			Execution: component.NewExecution(nil)})
+		run(b, c.HTTPClient(), false)
+	})
+}
