@@ -37,7 +37,14 @@ var (
 //   - Records passed in are copied; the store keeps no reference to the
 //     caller's maps or slices. Records returned are the caller's to modify.
 //   - Times are taken from the store's clock (an option of each
-//     implementation) and stored at least to the millisecond.
+//     implementation) and stored at least to the millisecond. Times a store
+//     stamps (UpdatedAt, CreatedAt) are set by the store; the values a caller
+//     passes in those fields are ignored unless a method says otherwise.
+//   - Something that expires (a pending authorization, a lease) has expired
+//     once the store's clock reads its expiry time or later: at exactly
+//     ExpiresAt it is gone.
+//   - A listing method given a limit of zero or less returns nothing and no
+//     error.
 //   - Secret material reaches a store only sealed (see [Sealer]); a store
 //     never needs a key.
 //   - The context bounds the call; a cancelled context returns its error.
@@ -76,7 +83,8 @@ type Connection struct {
 	// Revision is the compare-and-swap revision: 0 for a connection not yet
 	// stored, then 1, 2, ... as set by PutConnection.
 	Revision int64
-	// UpdatedAt is set by the store on every write.
+	// UpdatedAt is set by the store on every write; the value passed to
+	// PutConnection is ignored.
 	UpdatedAt time.Time
 }
 
@@ -122,10 +130,12 @@ type Connections interface {
 	// variable key then user.
 	ListConnections(ctx context.Context, instanceID string) ([]*Connection, error)
 	// ScanConnections returns up to limit connections with ID greater than
-	// afterID, ordered by ID: a full scan in pages (for key rotation).
+	// afterID, ordered by ID: a full scan in pages (for key rotation). A
+	// limit of zero or less returns no connections.
 	ScanConnections(ctx context.Context, afterID string, limit int) ([]*Connection, error)
 	// ListRefreshable returns up to limit connections whose token is
 	// refreshable, ordered by (Token.Expiry, ID), strictly after the cursor.
+	// A limit of zero or less returns no connections.
 	ListRefreshable(ctx context.Context, after Cursor, limit int) ([]*Connection, error)
 }
 
@@ -154,7 +164,10 @@ type Template struct {
 	// AssociatedData("template", ID, fieldKey).
 	Secrets map[string][]byte
 	// Revision works as for Connection.
-	Revision  int64
+	Revision int64
+	// CreatedAt is set by the store when the template is created and kept
+	// by every later write. UpdatedAt is set by the store on every write
+	// (PutTemplate). The values passed in are ignored.
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -182,11 +195,13 @@ type Templates interface {
 	// pinned, ErrNotFound when absent.
 	DeleteTemplate(ctx context.Context, id string) error
 	// Publish records that a version of an integration is published with
-	// variables referencing templateIDs, pinning each of them. It is
-	// atomic: if any template does not exist it pins nothing and returns
-	// ErrNotFound. Publishing the same version again with the same ids is a
-	// no-op; with other ids it is ErrConflict (published versions are
-	// immutable).
+	// variables referencing templateIDs, pinning each of them. templateIDs
+	// is a set: order and repeats do not matter. It is atomic: if any
+	// template does not exist it pins nothing, records nothing and returns
+	// ErrNotFound. Publishing the same version again with the same set is a
+	// no-op; with another set it is ErrConflict (published versions are
+	// immutable). A version published with no ids is recorded too, so
+	// publishing it again with some is ErrConflict.
 	Publish(ctx context.Context, v Version, templateIDs []string) error
 	// Pins returns the published versions that reference a template, ordered
 	// by integration id then version; empty when none.
@@ -211,14 +226,22 @@ type PendingAuth struct {
 	Issuer      string
 	// Data carries small non-secret values the flow needs back at the
 	// callback (for example the user id of a user-level connection).
-	Data      map[string]string
+	Data map[string]string
+	// CreatedAt is when the flow started; PutPending sets it from the
+	// store's clock when it is zero and keeps it otherwise.
 	CreatedAt time.Time
+	// ExpiresAt is when the authorization expires: from the moment the
+	// store's clock reads ExpiresAt it can no longer be consumed.
 	ExpiresAt time.Time
 }
 
 // Pending stores pending authorizations.
 type Pending interface {
-	// PutPending records p; ErrConflict if its StateHash exists.
+	// PutPending records p; ErrConflict if an unexpired pending
+	// authorization with its StateHash exists. An expired one does not
+	// count: it is replaced. A store may also delete expired
+	// authorizations at any time (store/memory and store/sqlstore do so
+	// during PutPending).
 	PutPending(ctx context.Context, p *PendingAuth) error
 	// ConsumePending atomically removes and returns the pending
 	// authorization with the given state hash. It is single-use: of any
@@ -244,13 +267,16 @@ type LogEntry struct {
 // Logs stores connection logs: append-only and bounded per connection.
 type Logs interface {
 	// AppendLog adds e (its Seq and, when zero, Time are set by the store)
-	// and returns the assigned Seq. When a connection holds more entries
-	// than the store's retention (an option of each implementation), the
-	// oldest are dropped.
+	// and returns the assigned Seq. The connection must exist: for an
+	// unknown e.ConnectionID (never created, or deleted) it appends nothing
+	// and returns ErrNotFound. When a connection holds more entries than
+	// the store's retention (an option of each implementation), the oldest
+	// are dropped.
 	AppendLog(ctx context.Context, e *LogEntry) (int64, error)
 	// ListLogs returns up to limit entries of one connection, newest first,
 	// with Seq < before (before <= 0: from the newest). An unknown
-	// connection has no entries (no error).
+	// connection has no entries (no error). A limit of zero or less
+	// returns no entries.
 	ListLogs(ctx context.Context, connectionID string, before int64, limit int) ([]LogEntry, error)
 }
 
@@ -265,9 +291,12 @@ type Lease struct {
 // Leases grants refresh leases, so that one process at a time refreshes a
 // connection.
 type Leases interface {
-	// AcquireLease gives key to owner for ttl. It succeeds when the key is
-	// free, expired, or already held by owner (extending it), and returns
-	// ErrLeaseHeld when another owner holds an unexpired lease.
+	// AcquireLease gives key to owner for ttl: the returned Lease expires at
+	// the store's now + ttl. It succeeds when the key is free, expired (the
+	// store's clock reads its Expires or later), or already held by owner
+	// (moving its expiry to now + ttl), and returns ErrLeaseHeld when
+	// another owner holds an unexpired lease. A ttl of zero or less is an
+	// error (not matching any sentinel) and changes nothing.
 	AcquireLease(ctx context.Context, key, owner string, ttl time.Duration) (Lease, error)
 	// ReleaseLease frees key if owner holds it; otherwise it does nothing
 	// and returns nil.

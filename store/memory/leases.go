@@ -9,10 +9,14 @@ import (
 )
 
 // AcquireLease gives key to owner for ttl when it is free, expired or already
-// held by owner; otherwise an error wrapping store.ErrLeaseHeld.
+// held by owner; otherwise an error wrapping store.ErrLeaseHeld. A ttl of zero
+// or less is an error.
 func (s *Store) AcquireLease(ctx context.Context, key, owner string, ttl time.Duration) (store.Lease, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Lease{}, err
+	}
+	if ttl <= 0 {
+		return store.Lease{}, fmt.Errorf("memory: lease %q: ttl %v is not positive", key, ttl)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -7,8 +7,9 @@ import (
 	"github.com/connkit/connkit/store"
 )
 
-// PutPending stores a copy of p; an error wrapping store.ErrConflict if a
-// pending authorization with its state hash exists and has not expired.
+// PutPending stores a copy of p, with CreatedAt set from the store's clock
+// when it is zero; an error wrapping store.ErrConflict if a pending
+// authorization with its state hash exists and has not expired.
 func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -20,6 +21,9 @@ func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock()
+	if cp.CreatedAt.IsZero() {
+		cp.CreatedAt = now
+	}
 	if old := s.pending[p.StateHash]; old != nil && now.Before(old.ExpiresAt) {
 		return fmt.Errorf("memory: put pending authorization: state hash exists: %w", store.ErrConflict)
 	}

@@ -69,7 +69,9 @@ func (s *Store) ListInstances(ctx context.Context) ([]connection.Instance, error
 }
 
 // DeleteInstance implements [store.Instances]: the instance, its
-// connections and their logs go in one transaction.
+// connections and their logs go in one transaction. On PostgreSQL it first
+// locks the connections' rows, so that an AppendLog in flight finishes
+// before their logs are deleted and a later one finds no connection.
 func (s *Store) DeleteInstance(ctx context.Context, id string) error {
 	const op = "delete instance"
 	if err := ctxErr(ctx, op); err != nil {
@@ -88,6 +90,11 @@ func (s *Store) DeleteInstance(ctx context.Context, id string) error {
 		if n == 0 {
 			found = false
 			return nil
+		}
+		if s.dialect == PostgreSQL {
+			if _, err := q.ExecContext(ctx, s.q.lockInstanceConns, id); err != nil {
+				return err
+			}
 		}
 		for _, stmt := range []string{s.q.deleteInstanceLogs, s.q.deleteInstanceLogSeqs, s.q.deleteInstanceConns} {
 			if _, err := q.ExecContext(ctx, stmt, id); err != nil {

@@ -9,8 +9,8 @@ import (
 )
 
 // AcquireLease implements [store.Leases] with one upsert that takes the key
-// when it is free, replaces the row when the store's clock is past the
-// lease's expiry, extends it when owner already holds it, and otherwise
+// when it is free, replaces the row when the store's clock reads the lease's
+// expiry or later, extends it when owner already holds it, and otherwise
 // changes nothing (zero rows affected: ErrLeaseHeld). The returned expiry is
 // the one stored, truncated to the millisecond.
 func (s *Store) AcquireLease(ctx context.Context, key, owner string, ttl time.Duration) (store.Lease, error) {

@@ -2,14 +2,18 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/connkit/connkit/store"
 )
 
-// AppendLog implements [store.Logs]. In one transaction it takes the next
-// sequence number from the connection's counter row (an upsert, which on
+// AppendLog implements [store.Logs]. In one transaction it checks that the
+// connection exists (on PostgreSQL key-share locking its row, so that a
+// concurrent delete waits and removes the new entry with the others), takes
+// the next sequence number from the connection's counter row (an upsert, which on
 // PostgreSQL row-locks the counter, so concurrent appends get distinct,
 // increasing numbers), inserts the entry and drops the entries beyond the
 // retention. Sequence numbers per connection have no gaps, so "beyond the
@@ -34,8 +38,19 @@ func (s *Store) AppendLog(ctx context.Context, e *store.LogEntry) (int64, error)
 	if at.IsZero() {
 		at = s.now()
 	}
-	var seq int64
+	var (
+		seq     int64
+		missing bool
+	)
 	err = s.inTx(ctx, func(q querier) error {
+		var one int
+		switch err := q.QueryRowContext(ctx, s.q.logConnExists, e.ConnectionID).Scan(&one); {
+		case errors.Is(err, sql.ErrNoRows):
+			missing = true
+			return nil
+		case err != nil:
+			return err
+		}
 		if err := q.QueryRowContext(ctx, s.q.nextSeq, e.ConnectionID).Scan(&seq); err != nil {
 			return err
 		}
@@ -52,6 +67,9 @@ func (s *Store) AppendLog(ctx context.Context, e *store.LogEntry) (int64, error)
 	})
 	if err != nil {
 		return 0, dbErr(ctx, what, err)
+	}
+	if missing {
+		return 0, sentinelErr(what, store.ErrNotFound, nil)
 	}
 	return seq, nil
 }

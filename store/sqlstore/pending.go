@@ -74,7 +74,7 @@ func (s *Store) ConsumePending(ctx context.Context, stateHash string) (*store.Pe
 		return nil, dbErr(ctx, op, err)
 	}
 	p.CreatedAt, p.ExpiresAt = fromMS(created), fromMS(expires)
-	if ms(s.now()) > expires { // expired once the clock is past ExpiresAt
+	if ms(s.now()) >= expires { // expired once the clock reads ExpiresAt
 		return nil, fmt.Errorf("sqlstore: %s: expired: %w", op, store.ErrNotFound)
 	}
 	if p.Data, err = decodeMap[map[string]string](data, "data"); err != nil {

@@ -11,6 +11,7 @@ type queries struct {
 	deleteLogsOf, deleteLogSeqOf                                         string
 	// instances
 	putInstance, getInstance, listInstances, deleteInstance        string
+	lockInstanceConns                                              string
 	deleteInstanceLogs, deleteInstanceLogSeqs, deleteInstanceConns string
 	// templates
 	getTemplate, listTemplates, listTemplatesOf          string
@@ -20,7 +21,7 @@ type queries struct {
 	// pending authorizations
 	deleteExpiredPending, insertPending, consumePending string
 	// logs
-	nextSeq, insertLog, trimLogs, listLogs, listLogsBefore string
+	logConnExists, nextSeq, insertLog, trimLogs, listLogs, listLogsBefore string
 	// leases
 	acquireLease, releaseLease string
 }
@@ -37,11 +38,11 @@ const pendingCols = `connection_id, instance_id, variable, user_id, verifier,
 func buildQueries(d Dialect, prefix string) queries {
 	r := strings.NewReplacer("{p}", prefix)
 	q := func(s string) string { return rebind(d, r.Replace(s)) }
-	forUpdate, forShare := "", ""
+	forUpdate, forShare, forKeyShare := "", "", ""
 	if d == PostgreSQL {
 		// SQLite has no row locks: its write transactions hold the
 		// database's write lock from BEGIN IMMEDIATE on.
-		forUpdate, forShare = " FOR UPDATE", " FOR SHARE"
+		forUpdate, forShare, forKeyShare = " FOR UPDATE", " FOR SHARE", " FOR KEY SHARE"
 	}
 	return queries{
 		getConn:     q(`SELECT ` + connCols + ` FROM {p}connections WHERE instance_id = ? AND variable = ? AND user_id = ?`),
@@ -68,9 +69,10 @@ func buildQueries(d Dialect, prefix string) queries {
 			VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, integration_id = excluded.integration_id,
 				integration_name = excluded.integration_name, integration_version = excluded.integration_version`),
-		getInstance:    q(`SELECT id, name, integration_id, integration_name, integration_version FROM {p}instances WHERE id = ?`),
-		listInstances:  q(`SELECT id, name, integration_id, integration_name, integration_version FROM {p}instances ORDER BY id`),
-		deleteInstance: q(`DELETE FROM {p}instances WHERE id = ?`),
+		getInstance:       q(`SELECT id, name, integration_id, integration_name, integration_version FROM {p}instances WHERE id = ?`),
+		listInstances:     q(`SELECT id, name, integration_id, integration_name, integration_version FROM {p}instances ORDER BY id`),
+		deleteInstance:    q(`DELETE FROM {p}instances WHERE id = ?`),
+		lockInstanceConns: q(`SELECT id FROM {p}connections WHERE instance_id = ?` + forUpdate),
 		deleteInstanceLogs: q(`DELETE FROM {p}logs WHERE connection_id IN
 			(SELECT id FROM {p}connections WHERE instance_id = ?)`),
 		deleteInstanceLogSeqs: q(`DELETE FROM {p}log_seqs WHERE connection_id IN
@@ -94,11 +96,15 @@ func buildQueries(d Dialect, prefix string) queries {
 		insertVersion:  q(`INSERT INTO {p}versions (integration_id, version, published_at) VALUES (?, ?, ?)`),
 		insertPin:      q(`INSERT INTO {p}pins (template_id, integration_id, version) VALUES (?, ?, ?)`),
 
-		deleteExpiredPending: q(`DELETE FROM {p}pending WHERE expires_at < ?`),
+		deleteExpiredPending: q(`DELETE FROM {p}pending WHERE expires_at <= ?`),
 		insertPending: q(`INSERT INTO {p}pending (state_hash, ` + pendingCols + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		consumePending: q(`DELETE FROM {p}pending WHERE state_hash = ? RETURNING ` + pendingCols),
 
+		// The key-share lock keeps the connection from being deleted (and
+		// its logs with it) until the append commits; updates of the row
+		// are not blocked.
+		logConnExists: q(`SELECT 1 FROM {p}connections WHERE id = ?` + forKeyShare),
 		nextSeq: q(`INSERT INTO {p}log_seqs (connection_id, last_seq) VALUES (?, 1)
 			ON CONFLICT (connection_id) DO UPDATE SET last_seq = {p}log_seqs.last_seq + 1
 			RETURNING last_seq`),
@@ -112,7 +118,7 @@ func buildQueries(d Dialect, prefix string) queries {
 
 		acquireLease: q(`INSERT INTO {p}leases (lease_key, owner, expires) VALUES (?, ?, ?)
 			ON CONFLICT (lease_key) DO UPDATE SET owner = excluded.owner, expires = excluded.expires
-			WHERE {p}leases.owner = excluded.owner OR {p}leases.expires < ?`),
+			WHERE {p}leases.owner = excluded.owner OR {p}leases.expires <= ?`),
 		releaseLease: q(`DELETE FROM {p}leases WHERE lease_key = ? AND owner = ?`),
 	}
 }

@@ -35,6 +35,7 @@ var connectionTests = []test{
 	{name: "ListRefreshableOrder", run: testRefreshableOrder},
 	{name: "ListRefreshablePages", run: testRefreshablePages},
 	{name: "ListRefreshableFollowsUpdates", run: testRefreshableUpdates},
+	{name: "ZeroLimitListsNothing", run: testZeroLimit},
 	{name: "ConcurrentCASOneWinnerPerRound", run: testConcurrentCASRounds},
 	{name: "ConcurrentCASLosesNoUpdate", run: testConcurrentCASIncrements},
 	{name: "ConcurrentCreateOneWinner", run: testConcurrentCreate},
@@ -634,5 +635,21 @@ func testRefreshableUpdates(t *testing.T, e *env) {
 	must(t, err, "ListRefreshable")
 	if d := diff([]string{"r4", "r1", "r2", "n1"}, ids(got)); d != "" {
 		t.Errorf("ListRefreshable after updates (-want +got):\n%s", d)
+	}
+}
+
+func testZeroLimit(t *testing.T, e *env) {
+	refreshFixture(t, e)
+	for _, limit := range []int{0, -1} {
+		got, err := e.s.ScanConnections(e.ctx, "", limit)
+		must(t, err, fmt.Sprintf("ScanConnections with limit %d", limit))
+		if len(got) != 0 {
+			t.Errorf("ScanConnections with limit %d returned %v, want nothing", limit, ids(got))
+		}
+		got, err = e.s.ListRefreshable(e.ctx, store.Cursor{}, limit)
+		must(t, err, fmt.Sprintf("ListRefreshable with limit %d", limit))
+		if len(got) != 0 {
+			t.Errorf("ListRefreshable with limit %d returned %v, want nothing", limit, ids(got))
+		}
 	}
 }

@@ -47,7 +47,18 @@
 // Sealed values are opaque bytes (any byte, including zero bytes) and must
 // come back unchanged.
 //
-// # How the suite reads the contract where store.go is terse
+// # How the suite reads the contract
+//
+// The contract is the doc comments of package store; the suite checks each
+// point written there, including the edge cases: a limit of zero or less
+// lists nothing; AppendLog to an unknown connection is [store.ErrNotFound];
+// AcquireLease with a ttl of zero or less is an error; a zero
+// PendingAuth.CreatedAt is set by the store; an expired pending
+// authorization is replaced by PutPending; CreatedAt and UpdatedAt passed
+// in are ignored; Publish treats ids as a set and records a version with
+// none; and something that expires has expired when the store's clock
+// reads exactly its expiry (the suite checks 1 ms before and at the
+// instant). Where store.go is terse, the suite reads it as follows:
 //
 //   - Every error asserted is matched with errors.Is against the sentinels of
 //     package store ([store.ErrNotFound], [store.ErrConflict],
@@ -57,28 +68,18 @@
 //     an update that moves a connection to a Ref another connection holds.
 //     A connection may change its Ref; the old Ref then finds nothing.
 //   - A connection deleted with DeleteConnection may be created again, with
-//     revision 0, under the same id; it starts with an empty log.
-//   - PutTemplate sets CreatedAt when it creates a template and keeps it on
-//     later writes; it sets UpdatedAt on every write.
-//   - Publish compares template ids as a set: republishing a version with the
-//     same ids in another order is the same publication. A version published
-//     with no template ids is still recorded, so publishing it again with ids
-//     is [store.ErrConflict]. A Publish that failed with [store.ErrNotFound]
-//     recorded nothing, so the version can be published afterwards.
-//   - A pending authorization is expired, and ConsumePending returns
-//     [store.ErrNotFound], once the store's clock is past ExpiresAt.
-//   - A lease is free once the store's clock is past its expiry. The Lease
-//     returned by AcquireLease carries Expires = now + ttl.
+//     revision 0, under the same id; it starts with an empty log, also when
+//     appends raced with the delete.
 //   - Log entry sequence numbers only need to increase per connection; they
 //     need not start at 1 or be contiguous, and they keep increasing after
 //     retention dropped the oldest entries.
 //   - Every method called with a cancelled context returns an error matching
 //     context.Canceled and changes nothing.
 //
-// The suite never relies on a store accepting records without their parents:
-// it stores an instance before the connections that reference it and a
-// connection before appending to its log, so an implementation may enforce
-// those references (for example with foreign keys).
+// The suite never relies on a store accepting a connection without its
+// instance: it stores an instance before the connections that reference it,
+// so an implementation may enforce that reference (for example with a
+// foreign key).
 //
 // Each group of subtests is named after the part of the contract it checks
 // (Connections, Instances, Templates, Pending, Logs, Leases, Context), so a

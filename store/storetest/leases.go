@@ -13,6 +13,8 @@ var leaseTests = []test{
 	{name: "Exclusive", run: testLeaseExclusive},
 	{name: "SameOwnerExtends", run: testLeaseExtend},
 	{name: "ExpiredLeaseCanBeTaken", run: testLeaseExpired},
+	{name: "ExpiresAtExactlyExpires", run: testLeaseBoundary},
+	{name: "NonPositiveTTLIsAnError", run: testLeaseBadTTL},
 	{name: "ReleaseByOtherOwnerDoesNothing", run: testLeaseReleaseOther},
 	{name: "ReleaseThenAcquireByOther", run: testLeaseRelease},
 	{name: "KeysAreIndependent", run: testLeaseKeys},
@@ -106,4 +108,31 @@ func testLeaseConcurrent(t *testing.T, e *env) {
 		e.held(t, key, loser)
 		e.acquire(t, key, winner)
 	}
+}
+
+func testLeaseBoundary(t *testing.T, e *env) {
+	e.acquire(t, "k", "a")
+	e.clock.Advance(leaseTTL - time.Millisecond)
+	e.held(t, "k", "b")
+	e.clock.Advance(time.Millisecond) // the clock reads Expires
+	e.acquire(t, "k", "b")
+}
+
+func testLeaseBadTTL(t *testing.T, e *env) {
+	for _, ttl := range []time.Duration{0, -time.Second} {
+		_, err := e.s.AcquireLease(e.ctx, "k", "a", ttl)
+		if err == nil {
+			t.Errorf("AcquireLease with ttl %v succeeded, want an error", ttl)
+		}
+	}
+	e.acquire(t, "k", "b") // the refused calls took nothing
+	for _, ttl := range []time.Duration{0, -time.Second} {
+		_, err := e.s.AcquireLease(e.ctx, "k", "b", ttl)
+		if err == nil {
+			t.Errorf("AcquireLease by the holder with ttl %v succeeded, want an error", ttl)
+		}
+	}
+	// The refused calls changed nothing: b still holds k until its expiry.
+	e.clock.Advance(leaseTTL - time.Millisecond)
+	e.held(t, "k", "a")
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -17,6 +18,9 @@ var logTests = []test{
 	{name: "LogsArePerConnection", run: testLogPerConnection},
 	{name: "RetentionDropsOldest", retention: 5, run: testLogRetention},
 	{name: "UnknownConnectionIsEmpty", run: testLogUnknown},
+	{name: "AppendToUnknownConnectionIsNotFound", run: testLogAppendUnknown},
+	{name: "AppendRacingDeleteLeavesNoEntries", run: testLogAppendRacingDelete},
+	{name: "ZeroLimitListsNothing", run: testLogZeroLimit},
 	{name: "Copies", run: testLogCopies},
 	{name: "ConcurrentAppends", run: testLogConcurrent},
 }
@@ -261,6 +265,83 @@ func testLogConcurrent(t *testing.T, e *env) {
 		}
 		if i > 0 && en.Seq >= got[i-1].Seq {
 			t.Errorf("ListLogs not newest first: Seq %d after %d", en.Seq, got[i-1].Seq)
+		}
+	}
+}
+
+func testLogAppendUnknown(t *testing.T, e *env) {
+	_, err := e.s.AppendLog(e.ctx, &store.LogEntry{ConnectionID: "c1", Event: "connected"})
+	wantErr(t, err, store.ErrNotFound, "AppendLog to a connection that was never created")
+	e.logConn(t, "c1")
+	c := e.get(t, "c1")
+	must(t, e.s.DeleteConnection(e.ctx, "c1", c.Revision), "DeleteConnection")
+	_, err = e.s.AppendLog(e.ctx, &store.LogEntry{ConnectionID: "c1", Event: "connected"})
+	wantErr(t, err, store.ErrNotFound, "AppendLog to a deleted connection")
+
+	// Nothing was appended: a connection created again under the id has an
+	// empty log.
+	e.logConn(t, "c1")
+	got, err := e.s.ListLogs(e.ctx, "c1", 0, 10)
+	must(t, err, "ListLogs")
+	if len(got) != 0 {
+		t.Errorf("the refused appends left %d entries: %+v", len(got), got)
+	}
+}
+
+// testLogAppendRacingDelete appends to a connection while it (or its
+// instance) is deleted: every append succeeds or is ErrNotFound, and none
+// leaves an entry behind for a connection later created under the same id.
+func testLogAppendRacingDelete(t *testing.T, e *env) {
+	const perWriter = 3
+	for round := range 4 {
+		deleteInstance := round%2 == 1
+		e.putInstance(t, "i1")
+		c := e.create(t, minimalConnection("c1", ref("i1", "crm", "")))
+		errs := race(nil, func(i int) error {
+			if i == 0 {
+				if deleteInstance {
+					return e.s.DeleteInstance(e.ctx, "i1")
+				}
+				return e.s.DeleteConnection(e.ctx, "c1", c.Revision)
+			}
+			for j := range perWriter {
+				_, err := e.s.AppendLog(e.ctx, &store.LogEntry{ConnectionID: "c1", Event: "refreshed", Message: fmt.Sprint(i, "-", j)})
+				if errors.Is(err, store.ErrNotFound) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: contender %d: %v", round, i, err)
+			}
+		}
+		e.putInstance(t, "i1")
+		again := e.create(t, minimalConnection("c1", ref("i1", "crm", "")))
+		got, err := e.s.ListLogs(e.ctx, "c1", 0, 1000)
+		must(t, err, "ListLogs")
+		if len(got) != 0 {
+			t.Fatalf("round %d (delete instance: %v): a connection created again after the delete has %d entries appended to the deleted one",
+				round, deleteInstance, len(got))
+		}
+		must(t, e.s.DeleteConnection(e.ctx, "c1", again.Revision), "DeleteConnection")
+	}
+}
+
+func testLogZeroLimit(t *testing.T, e *env) {
+	e.logConn(t, "c1")
+	all := e.appendN(t, "c1", "m", 3)
+	for _, limit := range []int{0, -1} {
+		for _, before := range []int64{0, all[0].Seq + 1} {
+			got, err := e.s.ListLogs(e.ctx, "c1", before, limit)
+			must(t, err, fmt.Sprintf("ListLogs(before=%d, limit=%d)", before, limit))
+			if len(got) != 0 {
+				t.Errorf("ListLogs(before=%d, limit=%d) returned %d entries, want none", before, limit, len(got))
+			}
 		}
 	}
 }

@@ -17,6 +17,9 @@ var pendingTests = []test{
 	{name: "ConsumeUnknownIsNotFound", run: testPendingUnknown},
 	{name: "PutDuplicateConflicts", run: testPendingDuplicate},
 	{name: "ExpiredIsNotFound", run: testPendingExpired},
+	{name: "ExpiresAtExactlyExpiresAt", run: testPendingBoundary},
+	{name: "PutReplacesExpired", run: testPendingReplaceExpired},
+	{name: "ZeroCreatedAtIsSetByStore", run: testPendingCreatedAt},
 	{name: "Copies", run: testPendingCopies},
 	{name: "ConcurrentConsumersOneWinner", run: testPendingConcurrent},
 }
@@ -166,5 +169,51 @@ func testPendingConcurrent(t *testing.T, e *env) {
 		if d := diff(p, res[won[0]].got); d != "" {
 			t.Errorf("round %d: the winner got (-want +got):\n%s", round, d)
 		}
+	}
+}
+
+func testPendingBoundary(t *testing.T, e *env) {
+	before := pending("before", e.clock.Now(), 5*time.Minute)
+	at := pending("at", e.clock.Now(), 5*time.Minute)
+	must(t, e.s.PutPending(e.ctx, before), "PutPending")
+	must(t, e.s.PutPending(e.ctx, at), "PutPending")
+	e.clock.Advance(5*time.Minute - time.Millisecond)
+	_, err := e.s.ConsumePending(e.ctx, before.StateHash)
+	must(t, err, "ConsumePending 1ms before ExpiresAt")
+	e.clock.Advance(time.Millisecond)
+	_, err = e.s.ConsumePending(e.ctx, at.StateHash)
+	wantErr(t, err, store.ErrNotFound, "ConsumePending when the store's clock reads exactly ExpiresAt")
+}
+
+func testPendingReplaceExpired(t *testing.T, e *env) {
+	old := pending("a", e.clock.Now(), time.Minute)
+	must(t, e.s.PutPending(e.ctx, old), "PutPending")
+	e.clock.Advance(time.Minute) // exactly ExpiresAt: expired
+	fresh := pending("a", e.clock.Now(), time.Minute)
+	fresh.ConnectionID = "conn-fresh"
+	must(t, e.s.PutPending(e.ctx, fresh), "PutPending with the state hash of an expired authorization")
+	got, err := e.s.ConsumePending(e.ctx, fresh.StateHash)
+	must(t, err, "ConsumePending")
+	if d := diff(fresh, got); d != "" {
+		t.Errorf("ConsumePending after replacing an expired authorization (-want +got):\n%s", d)
+	}
+}
+
+func testPendingCreatedAt(t *testing.T, e *env) {
+	e.clock.Advance(42 * time.Second)
+	put := e.clock.Now()
+	p := pending("a", put, 10*time.Minute)
+	p.CreatedAt = time.Time{}
+	must(t, e.s.PutPending(e.ctx, p), "PutPending")
+	if !p.CreatedAt.IsZero() {
+		t.Errorf("PutPending set CreatedAt on its argument")
+	}
+	e.clock.Advance(time.Minute)
+	got, err := e.s.ConsumePending(e.ctx, p.StateHash)
+	must(t, err, "ConsumePending")
+	want := p.Clone()
+	want.CreatedAt = put
+	if d := diff(want, got); d != "" {
+		t.Errorf("a zero CreatedAt is set from the store's clock at PutPending (-want +got):\n%s", d)
 	}
 }

@@ -63,6 +63,8 @@ func testTemplateUnknown(t *testing.T, e *env) {
 func testTemplateCreate(t *testing.T, e *env) {
 	e.clock.Advance(777 * time.Microsecond)
 	in := fullTemplate("t1", "salesforce")
+	in.CreatedAt = epoch.Add(-24 * time.Hour) // ignored: the store stamps both
+	in.UpdatedAt = epoch.Add(-12 * time.Hour)
 	before := in.Clone()
 	got := e.createTemplate(t, in)
 	want := in.Clone()
@@ -90,6 +92,8 @@ func testTemplateCAS(t *testing.T, e *env) {
 	e.clock.Advance(90 * time.Second)
 	cur.Values["scopes"] = "read"
 	delete(cur.Secrets, "zeros")
+	cur.CreatedAt = epoch.Add(time.Hour) // ignored: CreatedAt stays
+	cur.UpdatedAt = time.Time{}          // ignored: the store stamps it
 	rev, err := e.s.PutTemplate(e.ctx, cur)
 	must(t, err, "PutTemplate (update)")
 	if rev != 2 {
@@ -282,9 +286,10 @@ func testRepublishSame(t *testing.T, e *env) {
 	e.createTemplate(t, fullTemplate("t1", "salesforce"))
 	e.createTemplate(t, fullTemplate("t2", "salesforce"))
 	v := store.Version{IntegrationID: "int-1", Version: 1}
-	must(t, e.s.Publish(e.ctx, v, []string{"t1", "t2"}), "Publish")
+	must(t, e.s.Publish(e.ctx, v, []string{"t2", "t1", "t2"}), "Publish with a repeated id")
 	must(t, e.s.Publish(e.ctx, v, []string{"t1", "t2"}), "Publish again with the same ids")
 	must(t, e.s.Publish(e.ctx, v, []string{"t2", "t1"}), "Publish again with the same ids in another order")
+	must(t, e.s.Publish(e.ctx, v, []string{"t1", "t1", "t2", "t1"}), "Publish again with repeated ids")
 	for _, id := range []string{"t1", "t2"} {
 		pins, err := e.s.Pins(e.ctx, id)
 		must(t, err, "Pins "+id)
