@@ -266,7 +266,7 @@ func (s *TokenSource) writeLoop() {
 			s.mu.Unlock()
 			<-f.done
 		} else {
-			f = &flight{done: make(chan struct{}), gen: s.gen}
+			f = &flight{done: make(chan struct{}), ended: make(chan struct{}), gen: s.gen}
 			s.flight = f
 			base := s.cur.Load()
 			s.mu.Unlock()

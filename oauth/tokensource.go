@@ -345,7 +345,10 @@ func (c *cachedToken) is(access connection.Secret) bool {
 
 // flight is one refresh in progress, shared by every caller that needs it.
 type flight struct {
-	done     chan struct{}
+	done chan struct{}
+	// ended is closed when the flight has finished its aftermath (events,
+	// lease release) and is no longer s.flight.
+	ended    chan struct{}
 	rejected connection.Secret // the access token a 401 rejected, if any
 	// keepAlive, when positive, refreshes a token obtained longer ago.
 	keepAlive time.Duration
@@ -441,6 +444,18 @@ func (s *TokenSource) get(ctx context.Context, rejected connection.Secret) (*Tok
 			return nil, err
 		}
 		f := s.flight
+		if f != nil && f.gen != s.gen {
+			// A refresh from before CONNECT or DISCONNECT replaced the
+			// stored token set is still finishing: its result is stale.
+			// Wait for it to end, then look again.
+			s.mu.Unlock()
+			select {
+			case <-f.ended:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			continue
+		}
 		if f == nil {
 			var err error
 			if f, err = s.startLocked(ctx, rejected, 0); err != nil {
@@ -475,7 +490,7 @@ func (s *TokenSource) startLocked(ctx context.Context, rejected connection.Secre
 	if !s.t.goAdd() {
 		return nil, ErrClosed
 	}
-	f := &flight{done: make(chan struct{}), rejected: rejected, keepAlive: keepAlive, gen: s.gen}
+	f := &flight{done: make(chan struct{}), ended: make(chan struct{}), rejected: rejected, keepAlive: keepAlive, gen: s.gen}
 	s.flight = f
 	base := s.cur.Load()
 	// The refresh outlives the caller that started it: it keeps ctx's
@@ -559,6 +574,7 @@ func (s *TokenSource) fly(ctx context.Context, f *flight, base *cachedToken) {
 	s.mu.Lock()
 	s.flight = nil
 	s.mu.Unlock()
+	close(f.ended)
 }
 
 // reset forgets the cached token and any cooldown.
