@@ -39,18 +39,17 @@ type authTransport struct {
 	headerKey string
 }
 
-// headerValue is a credential header value, prefix+" "+secret for a token
-// (prefix being its type) or prefix+secret for an API key, with what it was
+// headerValue is a credential header value, prefix+secret, with what it was
 // built from.
 type headerValue struct{ secret, prefix, value string }
 
-// cachedValue returns the header value for prefix and secret from cache,
-// building (and caching) it when the cache holds another.
-func cachedValue(cache *atomic.Pointer[headerValue], prefix, sep, secret string) string {
+// cachedValue returns prefix+secret from cache, building (and caching) it
+// when the cache holds another value.
+func cachedValue(cache *atomic.Pointer[headerValue], prefix, secret string) string {
 	if v := cache.Load(); v != nil && v.secret == secret && v.prefix == prefix {
 		return v.value
 	}
-	v := &headerValue{secret: secret, prefix: prefix, value: prefix + sep + secret}
+	v := &headerValue{secret: secret, prefix: prefix, value: prefix + secret}
 	cache.Store(v)
 	return v.value
 }
@@ -180,7 +179,7 @@ func (t *authTransport) apply(r *http.Request, slot []string) (string, error) {
 			return "", err
 		}
 		t.keyOnce.Do(func() { t.headerKey = http.CanonicalHeaderKey(a.Header) })
-		r.Header[t.headerKey] = append(slot, cachedValue(&t.apiKey, a.Prefix, "", v))
+		r.Header[t.headerKey] = append(slot, cachedValue(&t.apiKey, a.Prefix, v))
 		return v, nil
 	case connection.AuthQuery:
 		v, err := c.Field(a.Field)
@@ -205,13 +204,12 @@ func (t *authTransport) apply(r *http.Request, slot []string) (string, error) {
 	return "", fmt.Errorf("component: connection %q: unsupported auth method %q", c.cfg.Ref.Variable, a.Method)
 }
 
-// setBearer sets r's Authorization header for tok, in slot.
+// setBearer sends the access token in the Bearer scheme (RFC 6750), in
+// slot. The token response's token_type is not used as the scheme:
+// providers put names there that are not HTTP authentication schemes (Slack
+// says "bot" or "user" for tokens its API accepts only as "Bearer").
 func (t *authTransport) setBearer(r *http.Request, slot []string, tok *oauth.Token) {
-	typ := tok.TokenType
-	if typ == "" || (typ != "Bearer" && strings.EqualFold(typ, "bearer")) {
-		typ = "Bearer"
-	}
-	r.Header["Authorization"] = append(slot, cachedValue(&t.bearer, typ, " ", tok.AccessToken.Reveal()))
+	r.Header["Authorization"] = append(slot, cachedValue(&t.bearer, "Bearer ", tok.AccessToken.Reveal()))
 }
 
 // sameOrigin reports whether req is the original request or a redirect to

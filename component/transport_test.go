@@ -624,3 +624,33 @@ func TestHappyPathAllocations(t *testing.T) {
 		}
 	}
 }
+
+// staticTokens hands out one token.
+type staticTokens struct{ tok *oauth.Token }
+
+func (s staticTokens) Token(context.Context) (*oauth.Token, error) { return s.tok, nil }
+func (s staticTokens) Invalidate(context.Context, connection.Secret) (*oauth.Token, error) {
+	return s.tok, nil
+}
+
+// The access token goes in the Bearer scheme whatever the token response's
+// token_type says (Slack's "bot" tokens are accepted only as "Bearer").
+func TestBearerSchemeWhateverTokenType(t *testing.T) {
+	for _, typ := range []string{"", "bearer", "Bearer", "bot", "user", "MAC"} {
+		var got string
+		base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			got = r.Header.Get("Authorization")
+			return answer(r, http.StatusOK, nil), nil
+		})
+		tok := &oauth.Token{AccessToken: connection.NewSecret("xoxb-1"), TokenType: typ, Expiry: time.Now().Add(time.Hour)}
+		c := component.NewConn(component.ConnConfig{ID: "c", Type: bearerType, Tokens: staticTokens{tok}, Transport: base})
+		resp, err := c.HTTPClient().Get("https://api.example.com/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got != "Bearer xoxb-1" {
+			t.Errorf("token_type %q: Authorization %q, want %q", typ, got, "Bearer xoxb-1")
+		}
+	}
+}
