@@ -51,8 +51,8 @@ type RewrapError struct {
 	// or "" when writing the whole record failed.
 	Field string
 	// Err is the cause: an error of the Sealer (wrapping ErrSealed when the
-	// value does not open) or of the store (for example wrapping
-	// ErrTemplateLocked or ErrConflict).
+	// value does not open) or of the store (for example wrapping ErrConflict
+	// when concurrent writers won MaxAttempts times in a row).
 	Err error
 }
 
@@ -72,9 +72,12 @@ func (e *RewrapError) Unwrap() error { return e.Err }
 // Each value is opened and sealed again with the same associated data
 // (AssociatedData("connection", id, field), AssociatedData("connection", id,
 // "token"), AssociatedData("template", id, field)), and each record is written
-// back with compare-and-swap; a write that loses to a concurrent writer reads
-// the record again and starts over, so Rewrap can run while the store is in
-// use. A record deleted meanwhile is skipped.
+// back with compare-and-swap: a connection with PutConnection, a template
+// with ResealTemplate, which changes nothing but its sealed secrets and works
+// on templates pinned by a published integration version too. A write that
+// loses to a concurrent writer reads the record again and starts over, so
+// Rewrap can run while the store is in use. A record deleted meanwhile is
+// skipped.
 //
 // Rewrap goes on past a value it cannot open or a record it cannot write, and
 // returns the stats with an error joining a *RewrapError for each (see
@@ -82,12 +85,10 @@ func (e *RewrapError) Unwrap() error { return e.Err }
 // behind. It stops at once when ctx is done or a scan fails. Errors name ids
 // and fields, never values.
 //
-// Two kinds of value are out of its reach. A template pinned by a published
-// integration version cannot be written (its write fails with
-// ErrTemplateLocked and is reported), so its old key must stay in the ring.
-// A pending authorization's PKCE verifier is not listed by any store method;
-// pending authorizations expire within minutes, so wait that long after
-// rotating before retiring the old key.
+// One kind of value is out of its reach: a pending authorization's PKCE
+// verifier is not listed by any store method. Pending authorizations expire
+// within minutes, so wait that long after rotating before retiring the old
+// key.
 func Rewrap(ctx context.Context, s Store, sealer Resealer, opts *RewrapOptions) (RewrapStats, error) {
 	var o RewrapOptions
 	if opts != nil {
@@ -207,6 +208,9 @@ func (rw *rewrapper) settle(ctx context.Context, kind, id string, n int, errs []
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return false, ctxErr
 	}
+	if errors.Is(err, ErrNotFound) {
+		return false, nil // deleted meanwhile: nothing left to re-seal
+	}
 	if errors.Is(err, ErrConflict) && attempt < rw.opts.MaxAttempts {
 		rw.stats.Conflicts++
 		return true, nil
@@ -287,7 +291,8 @@ func (rw *rewrapper) templates(ctx context.Context) error {
 	return nil
 }
 
-// template re-seals one template, retrying on conflicts, as connection does.
+// template re-seals one template's secrets with ResealTemplate, pinned or
+// not, retrying on conflicts as connection does.
 func (rw *rewrapper) template(ctx context.Context, t *Template) error {
 	id := t.ID
 	for attempt := 1; ; attempt++ {
@@ -296,7 +301,7 @@ func (rw *rewrapper) template(ctx context.Context, t *Template) error {
 			rw.failAll(errs)
 			return nil
 		}
-		_, err := rw.s.PutTemplate(ctx, t)
+		_, err := rw.s.ResealTemplate(ctx, id, t.Revision, t.Secrets)
 		retry, fatal := rw.settle(ctx, "template", id, n, errs, err, attempt)
 		if !retry {
 			if err == nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
 
 	"github.com/connkit/connkit/connection"
@@ -300,36 +301,157 @@ func (y yielding) PutConnection(ctx context.Context, c *store.Connection) (int64
 	return y.Store.PutConnection(ctx, c)
 }
 
-// TestRewrapLockedTemplate: a template pinned by a published version cannot be
-// written, so Rewrap reports it and re-seals the rest.
-func TestRewrapLockedTemplate(t *testing.T) {
+// TestRewrapPublishedTemplate: the secrets of a template pinned by a
+// published version are re-sealed too (with ResealTemplate), so the old key
+// can be retired; nothing else about the published template changes, and it
+// stays locked.
+func TestRewrapPublishedTemplate(t *testing.T) {
 	ring := newRing(t, key(t, 1))
 	f := newFixture(t, ring)
 	f.addTemplate("tpl-free")
 	f.addTemplate("tpl-pinned")
+	v := store.Version{IntegrationID: "int", Version: 1}
+	if err := f.s.Publish(f.ctx, v, []string{"tpl-pinned"}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := f.s.GetTemplate(f.ctx, "tpl-pinned")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ring.Rotate(key(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+
+	stats, err := store.Rewrap(f.ctx, f.s, ring, nil)
+	if err != nil {
+		t.Fatalf("Rewrap: %v", err)
+	}
+	want := store.RewrapStats{Templates: 2, TemplatesWritten: 2, Resealed: 2}
+	if d := cmp.Diff(want, stats); d != "" {
+		t.Errorf("Rewrap stats (-want +got):\n%s", d)
+	}
+	if err := ring.Retire(1); err != nil {
+		t.Fatal(err)
+	}
+	opened, problems := f.openAll(ring)
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if opened != 2 {
+		t.Errorf("opened %d template secrets after retiring the old key, want 2", opened)
+	}
+
+	after, err := f.s.GetTemplate(f.ctx, "tpl-pinned")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(after.Secrets["clientSecret"], before.Secrets["clientSecret"]) {
+		t.Error("the published template's secret was not re-sealed")
+	}
+	if d := cmp.Diff(before, after, cmpopts.IgnoreFields(store.Template{}, "Secrets", "Revision", "UpdatedAt")); d != "" {
+		t.Errorf("Rewrap changed more of the published template than its sealed secrets (-before +after):\n%s", d)
+	}
+	if pins, err := f.s.Pins(f.ctx, "tpl-pinned"); err != nil || len(pins) != 1 || pins[0] != v {
+		t.Errorf("Pins after Rewrap = %v, %v; want [%v]", pins, err, v)
+	}
+	after.Name = "changed"
+	if _, err := f.s.PutTemplate(f.ctx, after); !errors.Is(err, store.ErrTemplateLocked) {
+		t.Errorf("PutTemplate of the published template after Rewrap: error = %v, want ErrTemplateLocked", err)
+	}
+
+	again, err := store.Rewrap(f.ctx, f.s, ring, nil)
+	if err != nil || again != (store.RewrapStats{Templates: 2}) {
+		t.Errorf("second Rewrap = %+v, %v; want nothing written", again, err)
+	}
+}
+
+// racingTemplates is a store in which, just before Rewrap's first
+// ResealTemplate of each template, another writer changes that template
+// (PutTemplate or, for a pinned one, ResealTemplate of the same plaintext)
+// or deletes it.
+type racingTemplates struct {
+	store.Store
+	t     *testing.T
+	ring  *keyring.Keyring
+	raced map[string]bool
+}
+
+func (r *racingTemplates) ResealTemplate(ctx context.Context, id string, rev int64, secrets map[string][]byte) (int64, error) {
+	if !r.raced[id] {
+		r.raced[id] = true
+		cur, err := r.Store.GetTemplate(ctx, id)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		switch id {
+		case "tpl-deleted":
+			err = r.Store.DeleteTemplate(ctx, id)
+		case "tpl-pinned":
+			// Another rewrap got there first, under the same key.
+			ad := store.AssociatedData("template", id, "clientSecret")
+			plain, openErr := r.ring.Open(cur.Secrets["clientSecret"], ad)
+			if openErr != nil {
+				r.t.Fatal(openErr)
+			}
+			env, sealErr := r.ring.Seal(plain, ad)
+			if sealErr != nil {
+				r.t.Fatal(sealErr)
+			}
+			_, err = r.Store.ResealTemplate(ctx, id, cur.Revision, map[string][]byte{"clientSecret": env})
+		default:
+			cur.Values["scopes"] = "read write"
+			_, err = r.Store.PutTemplate(ctx, cur)
+		}
+		if err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	return r.Store.ResealTemplate(ctx, id, rev, secrets)
+}
+
+// TestRewrapTemplateRaces: a template changed between Rewrap's read and its
+// write is read again and re-sealed without losing the other change; one
+// deleted meanwhile is skipped without an error.
+func TestRewrapTemplateRaces(t *testing.T) {
+	ring := newRing(t, key(t, 1))
+	f := newFixture(t, ring)
+	for _, id := range []string{"tpl-changed", "tpl-deleted", "tpl-pinned"} {
+		f.addTemplate(id)
+	}
 	if err := f.s.Publish(f.ctx, store.Version{IntegrationID: "int", Version: 1}, []string{"tpl-pinned"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := ring.Rotate(key(t, 2)); err != nil {
 		t.Fatal(err)
 	}
-	stats, err := store.Rewrap(f.ctx, f.s, ring, nil)
-	if !errors.Is(err, store.ErrTemplateLocked) {
-		t.Fatalf("Rewrap error = %v, want one matching ErrTemplateLocked", err)
+	s := &racingTemplates{Store: f.s, t: t, ring: ring, raced: map[string]bool{}}
+	stats, err := store.Rewrap(f.ctx, s, ring, nil)
+	if err != nil {
+		t.Fatalf("Rewrap: %v", err)
 	}
-	var re *store.RewrapError
-	if !errors.As(err, &re) || re.Kind != "template" || re.ID != "tpl-pinned" {
-		t.Errorf("Rewrap error %v does not name template tpl-pinned", err)
+	// tpl-changed: a conflict, then re-sealed. tpl-deleted: gone. tpl-pinned:
+	// a conflict, then nothing left to re-seal (the racer used the new key).
+	want := store.RewrapStats{Templates: 3, TemplatesWritten: 1, Resealed: 1, Conflicts: 2}
+	if d := cmp.Diff(want, stats); d != "" {
+		t.Errorf("Rewrap stats (-want +got):\n%s", d)
 	}
-	if stats.TemplatesWritten != 1 || stats.Resealed != 1 || stats.Failed != 1 {
-		t.Errorf("stats = %+v, want 1 template written, 1 value re-sealed, 1 failure", stats)
+	delete(f.plain, "template/tpl-deleted/clientSecret")
+	if err := ring.Retire(1); err != nil {
+		t.Fatal(err)
 	}
-	free, err := f.s.GetTemplate(f.ctx, "tpl-free")
+	opened, problems := f.openAll(ring)
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if opened != 2 {
+		t.Errorf("opened %d template secrets after retiring the old key, want 2", opened)
+	}
+	changed, err := f.s.GetTemplate(f.ctx, "tpl-changed")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ring.NeedsReseal(free.Secrets["clientSecret"]) {
-		t.Error("the unpinned template was not re-sealed")
+	if changed.Values["scopes"] != "read write" {
+		t.Errorf("the concurrent change to tpl-changed was lost: scopes = %q", changed.Values["scopes"])
 	}
 }
 

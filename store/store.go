@@ -25,6 +25,10 @@ var (
 	// ErrTemplateLocked: the template is referenced by a published
 	// integration version, so it can no longer be changed or deleted.
 	ErrTemplateLocked = errors.New("store: template is locked by a published integration version")
+	// ErrFieldsChanged: a ResealTemplate call would add or remove secret
+	// fields; re-sealing may only replace the sealed bytes of the fields the
+	// template already has.
+	ErrFieldsChanged = errors.New("store: reseal would add or remove secret fields")
 )
 
 // Store is everything connkit keeps. A host may implement it over its own
@@ -167,7 +171,7 @@ type Template struct {
 	Revision int64
 	// CreatedAt is set by the store when the template is created and kept
 	// by every later write. UpdatedAt is set by the store on every write
-	// (PutTemplate). The values passed in are ignored.
+	// (PutTemplate and ResealTemplate). The values passed in are ignored.
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -191,6 +195,23 @@ type Templates interface {
 	// a published version cannot be changed: ErrTemplateLocked. The lock
 	// check and the write are atomic with respect to Publish.
 	PutTemplate(ctx context.Context, t *Template) (int64, error)
+	// ResealTemplate replaces the sealed secret values of template id, and
+	// nothing else, if its stored revision is rev, and returns the new
+	// revision, rev+1; UpdatedAt moves too. It exists for key rotation only
+	// (see Rewrap) and, unlike PutTemplate, is allowed on a template pinned
+	// by a published version, so that the key that sealed a published
+	// template's secrets can be retired.
+	//
+	// It must not change plaintext: each value in secrets must be the stored
+	// value opened and sealed again (under another key, with the same
+	// associated data). A store holds no key and cannot check that; a caller
+	// that changes a secret here breaks the promise that a published
+	// template never changes. What a store checks: an unknown id is
+	// ErrNotFound; a stored revision other than rev is ErrConflict; at the
+	// right revision, secrets whose field keys are not exactly the stored
+	// ones (a key added, removed or renamed) are ErrFieldsChanged. On any
+	// error nothing is written. The store keeps a copy of secrets.
+	ResealTemplate(ctx context.Context, id string, rev int64, secrets map[string][]byte) (int64, error)
 	// DeleteTemplate removes an unpinned template; ErrTemplateLocked when
 	// pinned, ErrNotFound when absent.
 	DeleteTemplate(ctx context.Context, id string) error

@@ -80,6 +80,46 @@ func (s *Store) PutTemplate(ctx context.Context, t *store.Template) (int64, erro
 	return next.Revision, nil
 }
 
+// ResealTemplate replaces the sealed secrets of a template, pinned or not, with
+// compare-and-swap on rev; see [store.Templates]. The new secrets must have
+// the stored field keys, or the error wraps store.ErrFieldsChanged.
+func (s *Store) ResealTemplate(ctx context.Context, id string, rev int64, secrets map[string][]byte) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	sealed := (&store.Template{Secrets: secrets}).Clone().Secrets // a deep copy
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.templates[id]
+	switch {
+	case old == nil:
+		return 0, fmt.Errorf("memory: reseal template %q: %w", id, store.ErrNotFound)
+	case old.Revision != rev:
+		return 0, fmt.Errorf("memory: reseal template %q at revision %d, stored revision is %d: %w",
+			id, rev, old.Revision, store.ErrConflict)
+	case !sameKeys(old.Secrets, secrets):
+		return 0, fmt.Errorf("memory: reseal template %q: %w", id, store.ErrFieldsChanged)
+	}
+	old.Secrets = sealed
+	old.Revision = rev + 1
+	old.UpdatedAt = s.clock()
+	return old.Revision, nil
+}
+
+// sameKeys reports whether a and b have the same keys.
+func sameKeys(a, b map[string][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // DeleteTemplate removes an unpinned template.
 func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {

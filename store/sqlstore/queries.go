@@ -16,6 +16,7 @@ type queries struct {
 	// templates
 	getTemplate, listTemplates, listTemplatesOf          string
 	insertTemplate, updateTemplate, deleteTemplate       string
+	lockTemplateSecrets, resealTemplate                  string
 	lockTemplate, shareTemplate, templatePinned, pinsOf  string
 	versionExists, versionPins, insertVersion, insertPin string
 	// pending authorizations
@@ -86,7 +87,10 @@ func buildQueries(d Dialect, prefix string) queries {
 			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`),
 		updateTemplate: q(`UPDATE {p}templates SET name = ?, component = ?, type = ?, vals = ?, secrets = ?,
 			revision = revision + 1, updated_at = ? WHERE id = ? AND revision = ?`),
-		deleteTemplate: q(`DELETE FROM {p}templates WHERE id = ?`),
+		deleteTemplate:      q(`DELETE FROM {p}templates WHERE id = ?`),
+		lockTemplateSecrets: q(`SELECT revision, secrets FROM {p}templates WHERE id = ?` + forUpdate),
+		resealTemplate: q(`UPDATE {p}templates SET secrets = ?, revision = revision + 1, updated_at = ?
+			WHERE id = ? AND revision = ?`),
 		lockTemplate:   q(`SELECT revision FROM {p}templates WHERE id = ?` + forUpdate),
 		shareTemplate:  q(`SELECT revision FROM {p}templates WHERE id = ?` + forShare),
 		templatePinned: q(`SELECT 1 FROM {p}pins WHERE template_id = ? LIMIT 1`),

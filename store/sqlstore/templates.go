@@ -146,6 +146,71 @@ func (s *Store) PutTemplate(ctx context.Context, t *store.Template) (int64, erro
 	return t.Revision + 1, nil
 }
 
+// ResealTemplate implements [store.Templates]. In one transaction it locks
+// the template's row, checks its revision and secret field keys, and writes
+// the new secrets; pins are not consulted, since re-sealing is allowed on a
+// pinned template.
+func (s *Store) ResealTemplate(ctx context.Context, id string, rev int64, secrets map[string][]byte) (int64, error) {
+	const op = "reseal template"
+	if err := ctxErr(ctx, op); err != nil {
+		return 0, err
+	}
+	what := fmt.Sprintf("%s %q at revision %d", op, id, rev)
+	enc, err := encodeMap(secrets, "secrets")
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	now := ms(s.now())
+	var sentinel error
+	err = s.inTx(ctx, func(q querier) error {
+		var (
+			stored int64
+			old    string
+		)
+		switch err := q.QueryRowContext(ctx, s.q.lockTemplateSecrets, id).Scan(&stored, &old); {
+		case errors.Is(err, sql.ErrNoRows):
+			sentinel = store.ErrNotFound
+			return nil
+		case err != nil:
+			return err
+		}
+		if stored != rev {
+			sentinel = store.ErrConflict
+			return nil
+		}
+		oldSecrets, err := decodeMap[map[string][]byte](old, "secrets")
+		if err != nil {
+			return err
+		}
+		if !sameKeys(oldSecrets, secrets) {
+			sentinel = store.ErrFieldsChanged
+			return nil
+		}
+		_, err = q.ExecContext(ctx, s.q.resealTemplate, enc, now, id, rev)
+		return err
+	})
+	if err != nil {
+		return 0, dbErr(ctx, what, err)
+	}
+	if sentinel != nil {
+		return 0, sentinelErr(what, sentinel, nil)
+	}
+	return rev + 1, nil
+}
+
+// sameKeys reports whether a and b have the same keys.
+func sameKeys(a, b map[string][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // DeleteTemplate implements [store.Templates].
 func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
 	const op = "delete template"

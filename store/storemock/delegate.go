@@ -40,5 +40,6 @@ func Delegate(m *MockStore, s store.Store) {
 	e.PutPending(x, x).DoAndReturn(s.PutPending).AnyTimes()
 	e.PutTemplate(x, x).DoAndReturn(s.PutTemplate).AnyTimes()
 	e.ReleaseLease(x, x, x).DoAndReturn(s.ReleaseLease).AnyTimes()
+	e.ResealTemplate(x, x, x, x).DoAndReturn(s.ResealTemplate).AnyTimes()
 	e.ScanConnections(x, x, x).DoAndReturn(s.ScanConnections).AnyTimes()
 }

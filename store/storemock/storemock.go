@@ -893,6 +893,45 @@ func (c *MockStoreReleaseLeaseCall) DoAndReturn(f func(context.Context, string, 
 	return c
 }
 
+// ResealTemplate mocks base method.
+func (m *MockStore) ResealTemplate(ctx context.Context, id string, rev int64, secrets map[string][]byte) (int64, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ResealTemplate", ctx, id, rev, secrets)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// ResealTemplate indicates an expected call of ResealTemplate.
+func (mr *MockStoreMockRecorder) ResealTemplate(ctx, id, rev, secrets any) *MockStoreResealTemplateCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ResealTemplate", reflect.TypeOf((*MockStore)(nil).ResealTemplate), ctx, id, rev, secrets)
+	return &MockStoreResealTemplateCall{Call: call}
+}
+
+// MockStoreResealTemplateCall wrap *gomock.Call
+type MockStoreResealTemplateCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockStoreResealTemplateCall) Return(arg0 int64, arg1 error) *MockStoreResealTemplateCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockStoreResealTemplateCall) Do(f func(context.Context, string, int64, map[string][]byte) (int64, error)) *MockStoreResealTemplateCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockStoreResealTemplateCall) DoAndReturn(f func(context.Context, string, int64, map[string][]byte) (int64, error)) *MockStoreResealTemplateCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
 // ScanConnections mocks base method.
 func (m *MockStore) ScanConnections(ctx context.Context, afterID string, limit int) ([]*store.Connection, error) {
 	m.ctrl.T.Helper()
@@ -1658,6 +1697,45 @@ func (c *MockTemplatesPutTemplateCall) Do(f func(context.Context, *store.Templat
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
 func (c *MockTemplatesPutTemplateCall) DoAndReturn(f func(context.Context, *store.Template) (int64, error)) *MockTemplatesPutTemplateCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
+// ResealTemplate mocks base method.
+func (m *MockTemplates) ResealTemplate(ctx context.Context, id string, rev int64, secrets map[string][]byte) (int64, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ResealTemplate", ctx, id, rev, secrets)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// ResealTemplate indicates an expected call of ResealTemplate.
+func (mr *MockTemplatesMockRecorder) ResealTemplate(ctx, id, rev, secrets any) *MockTemplatesResealTemplateCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ResealTemplate", reflect.TypeOf((*MockTemplates)(nil).ResealTemplate), ctx, id, rev, secrets)
+	return &MockTemplatesResealTemplateCall{Call: call}
+}
+
+// MockTemplatesResealTemplateCall wrap *gomock.Call
+type MockTemplatesResealTemplateCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockTemplatesResealTemplateCall) Return(arg0 int64, arg1 error) *MockTemplatesResealTemplateCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockTemplatesResealTemplateCall) Do(f func(context.Context, string, int64, map[string][]byte) (int64, error)) *MockTemplatesResealTemplateCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockTemplatesResealTemplateCall) DoAndReturn(f func(context.Context, string, int64, map[string][]byte) (int64, error)) *MockTemplatesResealTemplateCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }

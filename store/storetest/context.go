@@ -48,6 +48,10 @@ func testCancelledEveryMethod(t *testing.T, e *env) {
 		{"GetTemplate", func() error { _, err := e.s.GetTemplate(ctx, "t1"); return err }},
 		{"ListTemplates", func() error { _, err := e.s.ListTemplates(ctx, ""); return err }},
 		{"PutTemplate", func() error { _, err := e.s.PutTemplate(ctx, fullTemplate("t2", "x")); return err }},
+		{"ResealTemplate", func() error {
+			_, err := e.s.ResealTemplate(ctx, "t1", 1, resealed(fullTemplate("t1", "x").Secrets, "k2"))
+			return err
+		}},
 		{"DeleteTemplate", func() error { return e.s.DeleteTemplate(ctx, "t1") }},
 		{"Publish", func() error { return e.s.Publish(ctx, store.Version{IntegrationID: "x", Version: 1}, []string{"t1"}) }},
 		{"Pins", func() error { _, err := e.s.Pins(ctx, "t1"); return err }},
@@ -84,6 +88,7 @@ func testCancelledWrites(t *testing.T, e *env) {
 	tpUp := tp.Clone()
 	tpUp.Name = "changed"
 	_, _ = e.s.PutTemplate(ctx, tpUp)
+	_, _ = e.s.ResealTemplate(ctx, "t1", tp.Revision, resealed(tp.Secrets, "k2"))
 	_ = e.s.DeleteTemplate(ctx, "t1")
 	_ = e.s.Publish(ctx, store.Version{IntegrationID: "x", Version: 1}, []string{"t1"})
 	_ = e.s.PutPending(ctx, pending("b", e.clock.Now(), time.Minute))

@@ -22,6 +22,12 @@ var templateTests = []test{
 	{name: "PublishWithoutTemplatesIsRecorded", run: testPublishEmpty},
 	{name: "PinsOrdered", run: testPinsOrder},
 	{name: "ConcurrentCASOneWinner", run: testTemplateConcurrentCAS},
+	{name: "ResealPinned", run: testResealPinned},
+	{name: "ResealUnpinned", run: testResealUnpinned},
+	{name: "ResealRefusesFieldChanges", run: testResealFields},
+	{name: "ResealCAS", run: testResealCAS},
+	{name: "ResealCopiesInput", run: testResealCopies},
+	{name: "ConcurrentResealOneWinner", run: testResealConcurrent},
 }
 
 func fullTemplate(id, component string) *store.Template {
@@ -382,5 +388,213 @@ func testTemplateConcurrentCAS(t *testing.T, e *env) {
 	must(t, err, "GetTemplate")
 	if got.Name != "winner "+string(rune('a'+won[0])) || got.Revision != 2 {
 		t.Errorf("stored %q at revision %d, want the winner's name at revision 2", got.Name, got.Revision)
+	}
+}
+
+// resealed returns new sealed bytes for every field of secrets, standing for
+// the same plaintexts sealed again under another key: other bytes, other
+// lengths, the same field keys.
+func resealed(secrets map[string][]byte, round string) map[string][]byte {
+	out := make(map[string][]byte, len(secrets))
+	for k, v := range secrets {
+		out[k] = sealedBytes(round+k+string(v), len(v)+7)
+	}
+	return out
+}
+
+func testResealPinned(t *testing.T, e *env) {
+	created := e.clock.Now()
+	tp := e.createTemplate(t, fullTemplate("t1", "salesforce"))
+	v := store.Version{IntegrationID: "int-1", Version: 1}
+	must(t, e.s.Publish(e.ctx, v, []string{"t1"}), "Publish")
+
+	e.clock.Advance(time.Minute)
+	secrets := resealed(tp.Secrets, "k2")
+	rev, err := e.s.ResealTemplate(e.ctx, "t1", tp.Revision, secrets)
+	must(t, err, "ResealTemplate of a pinned template")
+	if rev != 2 {
+		t.Fatalf("ResealTemplate at revision 1 returned %d, want 2", rev)
+	}
+	want := tp.Clone()
+	want.Secrets = secrets
+	want.Revision = 2
+	want.CreatedAt = created
+	want.UpdatedAt = e.clock.Now()
+	got, err := e.s.GetTemplate(e.ctx, "t1")
+	must(t, err, "GetTemplate")
+	if d := diff(want, got); d != "" {
+		t.Errorf("after ResealTemplate only Secrets, Revision and UpdatedAt change (-want +got):\n%s", d)
+	}
+
+	// Still published and locked for everything else.
+	pins, err := e.s.Pins(e.ctx, "t1")
+	must(t, err, "Pins")
+	if d := diff([]store.Version{v}, pins); d != "" {
+		t.Errorf("Pins after ResealTemplate (-want +got):\n%s", d)
+	}
+	up := got.Clone()
+	up.Values["scopes"] = "admin"
+	_, err = e.s.PutTemplate(e.ctx, up)
+	wantErr(t, err, store.ErrTemplateLocked, "PutTemplate of a pinned template after ResealTemplate")
+	wantErr(t, e.s.DeleteTemplate(e.ctx, "t1"), store.ErrTemplateLocked, "DeleteTemplate of a pinned template after ResealTemplate")
+
+	// A second rotation re-seals again.
+	e.clock.Advance(time.Minute)
+	again := resealed(secrets, "k3")
+	rev, err = e.s.ResealTemplate(e.ctx, "t1", 2, again)
+	must(t, err, "ResealTemplate at revision 2")
+	if rev != 3 {
+		t.Errorf("ResealTemplate at revision 2 returned %d, want 3", rev)
+	}
+	want.Secrets, want.Revision, want.UpdatedAt = again, 3, e.clock.Now()
+	got, err = e.s.GetTemplate(e.ctx, "t1")
+	must(t, err, "GetTemplate")
+	if d := diff(want, got); d != "" {
+		t.Errorf("after a second ResealTemplate (-want +got):\n%s", d)
+	}
+	list, err := e.s.ListTemplates(e.ctx, "salesforce")
+	must(t, err, "ListTemplates")
+	if len(list) != 1 {
+		t.Fatalf("ListTemplates returned %d templates, want 1", len(list))
+	}
+	if d := diff(want, list[0]); d != "" {
+		t.Errorf("ListTemplates after ResealTemplate (-want +got):\n%s", d)
+	}
+}
+
+func testResealUnpinned(t *testing.T, e *env) {
+	tp := e.createTemplate(t, fullTemplate("t1", "salesforce"))
+	secrets := resealed(tp.Secrets, "k2")
+	_, err := e.s.ResealTemplate(e.ctx, "t1", 1, secrets)
+	must(t, err, "ResealTemplate of an unpinned template")
+	got, err := e.s.GetTemplate(e.ctx, "t1")
+	must(t, err, "GetTemplate")
+	if d := diff(secrets, got.Secrets); d != "" {
+		t.Errorf("Secrets after ResealTemplate (-want +got):\n%s", d)
+	}
+	// The template stays writable, at its new revision only.
+	stale := tp.Clone()
+	stale.Name = "stale"
+	_, err = e.s.PutTemplate(e.ctx, stale)
+	wantErr(t, err, store.ErrConflict, "PutTemplate at the revision ResealTemplate replaced")
+	got.Name = "renamed"
+	rev, err := e.s.PutTemplate(e.ctx, got)
+	must(t, err, "PutTemplate after ResealTemplate")
+	if rev != 3 {
+		t.Errorf("PutTemplate at revision 2 returned %d, want 3", rev)
+	}
+
+	// A template without secrets re-seals nothing, nil or empty alike.
+	e.createTemplate(t, &store.Template{ID: "t0", Component: "salesforce"})
+	rev, err = e.s.ResealTemplate(e.ctx, "t0", 1, map[string][]byte{})
+	must(t, err, "ResealTemplate of a template without secrets, with an empty map")
+	_, err = e.s.ResealTemplate(e.ctx, "t0", rev, nil)
+	must(t, err, "ResealTemplate of a template without secrets, with nil")
+}
+
+func testResealFields(t *testing.T, e *env) {
+	tp := e.createTemplate(t, fullTemplate("t1", "salesforce"))
+	must(t, e.s.Publish(e.ctx, store.Version{IntegrationID: "int-1", Version: 1}, []string{"t1"}), "Publish")
+	e.createTemplate(t, &store.Template{ID: "t0", Component: "salesforce"})
+	base := resealed(tp.Secrets, "k2")
+	with := func(change func(m map[string][]byte)) map[string][]byte {
+		m := resealed(tp.Secrets, "k2")
+		change(m)
+		return m
+	}
+	for _, tc := range []struct {
+		name    string
+		secrets map[string][]byte
+	}{
+		{"a field added", with(func(m map[string][]byte) { m["extra"] = []byte{1} })},
+		{"a field removed", with(func(m map[string][]byte) { delete(m, "zeros") })},
+		{"a field renamed", with(func(m map[string][]byte) { m["Zeros"] = m["zeros"]; delete(m, "zeros") })},
+		{"every field removed", nil},
+	} {
+		_, err := e.s.ResealTemplate(e.ctx, "t1", tp.Revision, tc.secrets)
+		wantErr(t, err, store.ErrFieldsChanged, "ResealTemplate with "+tc.name)
+	}
+	_, err := e.s.ResealTemplate(e.ctx, "t0", 1, map[string][]byte{"new": {1}})
+	wantErr(t, err, store.ErrFieldsChanged, "ResealTemplate adding a field to a template without secrets")
+	got, err := e.s.GetTemplate(e.ctx, "t1")
+	must(t, err, "GetTemplate")
+	if d := diff(tp, got); d != "" {
+		t.Errorf("a refused ResealTemplate changed the template (-want +got):\n%s", d)
+	}
+	// The same keys, at last, work.
+	_, err = e.s.ResealTemplate(e.ctx, "t1", tp.Revision, base)
+	must(t, err, "ResealTemplate with the stored field keys")
+}
+
+func testResealCAS(t *testing.T, e *env) {
+	tp := e.createTemplate(t, fullTemplate("t1", "salesforce"))
+	secrets := resealed(tp.Secrets, "k2")
+	for _, rev := range []int64{0, 2, 5} {
+		_, err := e.s.ResealTemplate(e.ctx, "t1", rev, secrets)
+		wantErr(t, err, store.ErrConflict, fmt.Sprintf("ResealTemplate at revision %d of a template at revision 1", rev))
+	}
+	// A stale revision is a conflict even when the field keys differ too: the
+	// caller must read again before anything else can be said.
+	_, err := e.s.ResealTemplate(e.ctx, "t1", 7, map[string][]byte{"other": {1}})
+	wantErr(t, err, store.ErrConflict, "ResealTemplate at a stale revision with other field keys")
+	_, err = e.s.ResealTemplate(e.ctx, "nope", 1, secrets)
+	wantErr(t, err, store.ErrNotFound, "ResealTemplate of an unknown template")
+	_, err = e.s.GetTemplate(e.ctx, "nope")
+	wantErr(t, err, store.ErrNotFound, "GetTemplate after ResealTemplate of an unknown template")
+	got, err := e.s.GetTemplate(e.ctx, "t1")
+	must(t, err, "GetTemplate")
+	if d := diff(tp, got); d != "" {
+		t.Errorf("a conflicting ResealTemplate changed the template (-want +got):\n%s", d)
+	}
+
+	// After a PutTemplate the old revision no longer re-seals.
+	up := got.Clone()
+	up.Name = "renamed"
+	_, err = e.s.PutTemplate(e.ctx, up)
+	must(t, err, "PutTemplate")
+	_, err = e.s.ResealTemplate(e.ctx, "t1", 1, secrets)
+	wantErr(t, err, store.ErrConflict, "ResealTemplate at the revision a PutTemplate replaced")
+	_, err = e.s.ResealTemplate(e.ctx, "t1", 2, secrets)
+	must(t, err, "ResealTemplate at the current revision")
+}
+
+func testResealCopies(t *testing.T, e *env) {
+	tp := e.createTemplate(t, fullTemplate("t1", "salesforce"))
+	secrets := resealed(tp.Secrets, "k2")
+	want := resealed(tp.Secrets, "k2")
+	_, err := e.s.ResealTemplate(e.ctx, "t1", 1, secrets)
+	must(t, err, "ResealTemplate")
+	for k, v := range secrets {
+		for i := range v {
+			v[i] ^= 0xff
+		}
+		secrets[k] = append(v, 'x')
+	}
+	secrets["added"] = []byte("x")
+	got, err := e.s.GetTemplate(e.ctx, "t1")
+	must(t, err, "GetTemplate")
+	if d := diff(want, got.Secrets); d != "" {
+		t.Errorf("changing the map after ResealTemplate changed the stored secrets (-want +got):\n%s", d)
+	}
+}
+
+func testResealConcurrent(t *testing.T, e *env) {
+	tp := e.createTemplate(t, fullTemplate("t1", "salesforce"))
+	must(t, e.s.Publish(e.ctx, store.Version{IntegrationID: "int-1", Version: 1}, []string{"t1"}), "Publish")
+	mine := make([]map[string][]byte, contenders)
+	errs := race(func(i int) {
+		mine[i] = resealed(tp.Secrets, fmt.Sprint("contender-", i))
+	}, func(i int) error {
+		_, err := e.s.ResealTemplate(e.ctx, "t1", tp.Revision, mine[i])
+		return err
+	})
+	won := winners(t, errs, store.ErrConflict, "concurrent ResealTemplate")
+	if len(won) != 1 {
+		t.Fatalf("%d of %d concurrent ResealTemplate at one revision succeeded, want 1", len(won), contenders)
+	}
+	got, err := e.s.GetTemplate(e.ctx, "t1")
+	must(t, err, "GetTemplate")
+	if d := diff(mine[won[0]], got.Secrets); d != "" || got.Revision != 2 {
+		t.Errorf("stored revision %d with secrets other than the winner's (-want +got):\n%s", got.Revision, d)
 	}
 }
