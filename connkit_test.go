@@ -116,6 +116,19 @@ func acme(auth *oauthtest.Server, apiURL string) component.Component {
 				return tok.AccessToken.Reveal(), nil
 			},
 		}, {
+			// reject reports that the API refused the key, quoting it the
+			// way careless APIs and components do.
+			Key:    "reject",
+			Inputs: []component.Input{{Key: "key", Connection: "apikey"}},
+			Perform: func(ctx context.Context, sc *component.Context) (any, error) {
+				conn, err := sc.Connection("key")
+				if err != nil {
+					return nil, err
+				}
+				k, _ := conn.Field("apiKey")
+				return nil, component.ConnectionError(conn, fmt.Errorf("API answered 200 {\"error\":\"key %s is invalid\"} %s", k, strings.Repeat("x", 1000)))
+			},
+		}, {
 			Key:    "sync",
 			Inputs: []component.Input{{Key: "oauth", Connection: "oauth"}, {Key: "key", Connection: "apikey"}},
 			Perform: func(ctx context.Context, sc *component.Context) (any, error) {
@@ -337,4 +350,49 @@ func TestStatusTransitions(t *testing.T) {
 	connect()
 	assertStatus(t, w.host, oauthRef, connection.StatusConfigured)
 	assertStatus(t, w.host, keyRef, connection.StatusConfigured)
+}
+
+func TestStepConnectionErrorIsRedactedAndBounded(t *testing.T) {
+	ctx := t.Context()
+	w := newWorld(t)
+	c, err := w.host.Register(acme(w.auth, w.api.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := component.NewBuilder("int-1", "Acme Sync", 1)
+	if _, err := b.AddStep("reject", c, "reject", component.StepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.host.RegisterIntegration(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.host.Deploy(ctx, connection.Instance{ID: "inst-1", IntegrationID: "int-1", IntegrationVersion: 1}); err != nil {
+		t.Fatal(err)
+	}
+	keyRef := connection.Ref{InstanceID: "inst-1", Variable: "Acme API Key Connection"}
+	const secret = "SENTINEL-key-987"
+	if err := w.host.SetValues(ctx, keyRef, template.AudienceCustomer, connection.ValuesOf(map[string]string{"apiKey": secret})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.host.RunStep(ctx, "inst-1", "reject", connkit.RunOptions{}); err == nil {
+		t.Fatal("step error not returned")
+	}
+	h, err := w.host.Health(ctx, keyRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Status != connection.StatusError || !strings.Contains(h.Reason, "is invalid") {
+		t.Fatalf("health = %+v, want error with the step's reason", h)
+	}
+	if strings.Contains(h.Reason, secret) || len(h.Reason) > 300 {
+		t.Errorf("status reason leaks the key or is unbounded (%d bytes): %q", len(h.Reason), h.Reason)
+	}
+	logs, err := w.host.Logs(ctx, keyRef, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := json.Marshal(logs)
+	if strings.Contains(string(all), secret) {
+		t.Errorf("connection log leaks the key: %s", all)
+	}
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/connkit/connkit/component"
 	"github.com/connkit/connkit/connection"
+	"github.com/connkit/connkit/internal/httpx"
 	"github.com/connkit/connkit/store"
 )
 
@@ -76,12 +78,33 @@ func (h *Host) RunStep(ctx context.Context, instanceID, step string, opts RunOpt
 	if errors.As(err, &ce) {
 		for _, conn := range conns {
 			if conn.ID() == ce.ConnectionID {
-				exec.Fail(ctx, conn.ID(), conn.Ref(), ce.Err.Error())
+				exec.Fail(ctx, conn.ID(), conn.Ref(), safeReason(conn, ce.Err))
 				break
 			}
 		}
 	}
 	return out, err
+}
+
+// maxReason bounds a status reason taken from a step's error.
+const maxReason = 256
+
+// safeReason turns a step's connection-related error into a status reason
+// that can be stored and shown: URLs redacted, every secret value of the
+// connection replaced, and the text bounded.
+func safeReason(conn *component.Conn, err error) string {
+	msg := httpx.RedactError(err).Error()
+	typ := conn.Type()
+	vals := conn.Values()
+	for _, f := range typ.Fields {
+		if v := vals.String(f.Key); f.IsSecret() && v != "" {
+			msg = strings.ReplaceAll(msg, v, connection.Redacted)
+		}
+	}
+	if len(msg) > maxReason {
+		msg = strings.ToValidUTF8(msg[:maxReason], "") + "..."
+	}
+	return msg
 }
 
 // conn resolves one connection into a step's handle.
