@@ -49,6 +49,15 @@ type Config struct {
 	// RefreshConcurrency bounds concurrent background refreshes; zero
 	// means the refresher's default.
 	RefreshConcurrency int
+	// Issuer names the issuer identifier of a connection's authorization
+	// server ("" for none); see oauth.IssuerByType for a map by type key.
+	// With an issuer, CONNECT uses the server's metadata and the callback
+	// checks its iss parameter (RFC 9207), the defence against mix-up
+	// attacks when several authorization servers share one callback URL.
+	Issuer func(res *template.Resolution) string
+	// Metadata is authorization server metadata known in advance, keyed by
+	// issuer; other issuers are discovered (RFC 8414).
+	Metadata map[string]*oauth.Metadata
 }
 
 // Egress says where outbound traffic leaves from, so customers can allowlist
@@ -84,9 +93,15 @@ func CallbackURL(domain string) string {
 	return "https://oauth2." + strings.TrimSuffix(strings.TrimPrefix(domain, "."), ".") + "/callback"
 }
 
-// ErrUnknown is returned for a component, integration or step the host
-// does not know.
-var ErrUnknown = errors.New("connkit: unknown")
+// Sentinel errors of the Host, matched with errors.Is.
+var (
+	// ErrUnknown: a component, integration or step the host does not know.
+	ErrUnknown = errors.New("connkit: unknown")
+	// ErrDuplicate: a component registered twice.
+	ErrDuplicate = errors.New("connkit: already registered")
+	// ErrConfig: a Config the Host cannot work with.
+	ErrConfig = errors.New("connkit: invalid configuration")
+)
 
 // Host is connkit wired for a host application: components, integrations,
 // instances, their connections' values, CONNECT, the OAuth 2.0 callback,
@@ -116,11 +131,11 @@ type integrationKey struct {
 // New wires a Host from cfg.
 func New(cfg Config) (*Host, error) {
 	if cfg.Store == nil || cfg.Sealer == nil {
-		return nil, errors.New("connkit: Config.Store and Config.Sealer are required")
+		return nil, fmt.Errorf("connkit: Config.Store and Config.Sealer are required: %w", ErrConfig)
 	}
 	u, err := url.Parse(cfg.CallbackURL)
 	if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("connkit: Config.CallbackURL %q must be an absolute http(s) URL", cfg.CallbackURL)
+		return nil, fmt.Errorf("connkit: Config.CallbackURL %q must be an absolute http(s) URL: %w", cfg.CallbackURL, ErrConfig)
 	}
 	h := &Host{
 		cfg:          cfg,
@@ -170,6 +185,8 @@ func New(cfg Config) (*Host, error) {
 		Logger:               h.logger,
 		Now:                  h.now,
 		AllowPrivateNetworks: cfg.AllowPrivateNetworks,
+		Issuer:               cfg.Issuer,
+		Metadata:             cfg.Metadata,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connkit: %w", err)
@@ -194,7 +211,7 @@ func (h *Host) Register(c component.Component) (*component.Component, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, dup := h.components[d.Key]; dup {
-		return nil, fmt.Errorf("connkit: component %q is already registered", d.Key)
+		return nil, fmt.Errorf("connkit: component %q: %w", d.Key, ErrDuplicate)
 	}
 	h.components[d.Key] = d
 	return d, nil

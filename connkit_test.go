@@ -396,3 +396,32 @@ func TestStepConnectionErrorIsRedactedAndBounded(t *testing.T) {
 		t.Errorf("connection log leaks the key: %s", all)
 	}
 }
+
+func TestNewAndRegisterErrors(t *testing.T) {
+	key, _ := keyring.GenerateKey(1)
+	ring, _ := keyring.New(key)
+	for _, cfg := range []connkit.Config{
+		{Sealer: ring, CallbackURL: "https://example.com/cb"},
+		{Store: memory.New(memory.Options{}), CallbackURL: "https://example.com/cb"},
+		{Store: memory.New(memory.Options{}), Sealer: ring, CallbackURL: "/relative"},
+	} {
+		if _, err := connkit.New(cfg); !errors.Is(err, connkit.ErrConfig) {
+			t.Errorf("New(%+v) = %v, want ErrConfig", cfg.CallbackURL, err)
+		}
+	}
+	h, err := connkit.New(connkit.Config{Store: memory.New(memory.Options{}), Sealer: ring, CallbackURL: connkit.CallbackURL("example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	c := component.Component{Key: "x", Actions: []component.Action{{Key: "a", Perform: func(context.Context, *component.Context) (any, error) { return nil, nil }}}}
+	if _, err := h.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Register(c); !errors.Is(err, connkit.ErrDuplicate) {
+		t.Errorf("second Register = %v, want ErrDuplicate", err)
+	}
+	if got := connkit.CallbackURL(".example.com."); got != "https://oauth2.example.com/callback" {
+		t.Errorf("CallbackURL = %q", got)
+	}
+}
