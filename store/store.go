@@ -40,6 +40,10 @@ var (
 //     by many processes.
 //   - Records passed in are copied; the store keeps no reference to the
 //     caller's maps or slices. Records returned are the caller's to modify.
+//   - A nil map and an empty one mean the same: a store may return either
+//     where the other was written (so a caller nil-checks a returned map
+//     before adding to it). A key with an empty value ("" or empty bytes)
+//     stays present.
 //   - Times are taken from the store's clock (an option of each
 //     implementation) and stored at least to the millisecond. Times a store
 //     stamps (UpdatedAt, CreatedAt) are set by the store; the values a caller

@@ -57,6 +57,7 @@ func (s *Store) PutConnection(ctx context.Context, c *store.Connection) (int64, 
 	}
 	next := c.Clone()
 	next.Revision = c.Revision + 1
+	dropEmptyMaps(next)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -83,6 +84,24 @@ func (s *Store) PutConnection(ctx context.Context, c *store.Connection) (int64, 
 	s.conns[c.ID] = next
 	s.index(next)
 	return next.Revision, nil
+}
+
+// dropEmptyMaps sets the empty maps of c to nil. The contract lets a store
+// return nil for an empty map, and every read deep-copies the stored record:
+// a nil map costs that copy nothing, an empty one an allocation.
+func dropEmptyMaps(c *store.Connection) {
+	if len(c.Values) == 0 {
+		c.Values = nil
+	}
+	if len(c.Secrets) == 0 {
+		c.Secrets = nil
+	}
+	if len(c.Sources) == 0 {
+		c.Sources = nil
+	}
+	if len(c.Metadata) == 0 {
+		c.Metadata = nil
+	}
 }
 
 // index adds c to the Ref, instance and refresh indexes (not idOrder).

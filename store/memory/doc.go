@@ -6,8 +6,11 @@
 // It is meant for tests, examples and single-process hosts that do not need
 // connections to survive a restart. It passes the conformance suite in
 // store/storetest. Reads take a shared lock and deep-copy one record: the copy
-// (one allocation per map the record holds) is nearly all their cost, and
-// they run in parallel. Writes serialise on the lock. Listings are served from
+// is nearly all their cost, and they run in parallel. Copying a connection
+// costs one allocation for the record with its token, one for all its sealed
+// bytes and two for each non-empty map (Go's map header and its first group
+// of slots); a connection's empty maps are stored, and returned, as nil, which
+// the contract allows, so they cost nothing. Writes serialise on the lock. Listings are served from
 // sorted indexes: ScanConnections and ListRefreshable cost O(log n) plus the
 // page they return.
 //
