@@ -60,7 +60,7 @@ func TestConnectionLifecycle(t *testing.T) {
 	b.want(http.StatusOK, `id="disconnect-demo-cloud-connection"`, `data-event="`+oauth.EventConnected+`"`)
 
 	b.post(r.base+instancePath+"/steps/"+democloud.ActionListProjects+"/run", nil)
-	b.want(http.StatusOK, `id="result-list-projects"`, "Succeeded", "Apollo", "Mercury", `&#34;user&#34;: &#34;demo&#34;`)
+	b.want(http.StatusOK, `id="result-list-projects"`, "Succeeded", "Apollo", "Mercury", `&#34;user&#34;:&#34;demo&#34;`)
 	if got := statusColor(b, oauthSlug); got != "green" {
 		t.Errorf("status after a successful step = %s, want green", got)
 	}

@@ -488,7 +488,7 @@ func (a *App) runStep(w http.ResponseWriter, r *http.Request) {
 			res.Hint = "the connection's form is incomplete"
 		}
 	} else {
-		b, jerr := json.MarshalIndent(out, "", "  ")
+		b, jerr := json.Marshal(out)
 		if jerr != nil {
 			b = []byte(fmt.Sprint(out))
 		}
