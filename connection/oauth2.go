@@ -98,10 +98,14 @@ type OAuth2 struct {
 	RefreshLeeway time.Duration `json:"refreshLeeway,omitempty" yaml:"refreshLeeway,omitempty"`
 	// TokenResponseFields names extra, non-secret token response fields to
 	// keep in the connection's metadata (for example Salesforce's
-	// instance_url).
+	// instance_url). The metadata is stored in plaintext, so [Declare]
+	// refuses access_token, refresh_token, id_token, code, state and any
+	// name containing token, secret, password, assertion or verifier (in
+	// any case).
 	TokenResponseFields []string `json:"tokenResponseFields,omitempty" yaml:"tokenResponseFields,omitempty"`
 	// CallbackParams names extra, non-secret callback query parameters to
 	// keep in the connection's metadata (for example QuickBooks' realmId).
+	// The same names as for TokenResponseFields are refused.
 	CallbackParams []string `json:"callbackParams,omitempty" yaml:"callbackParams,omitempty"`
 	// TokenPath, when set, names the JSON object of the token response
 	// that holds the token set, for providers that nest it: Slack's user

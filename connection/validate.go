@@ -144,6 +144,31 @@ func (t *Type) validateOAuth2(p *problems, prefix string) {
 	}
 	checkParams("authorizeParams", o.AuthorizeParams, reservedAuthorizeParams)
 	checkParams("tokenParams", o.TokenParams, reservedTokenParams)
+	checkMetadataNames(p, pre+"tokenResponseFields", o.TokenResponseFields)
+	checkMetadataNames(p, pre+"callbackParams", o.CallbackParams)
+}
+
+// Names TokenResponseFields and CallbackParams may not use: what they name is
+// copied into the connection's metadata, which is stored in plaintext, so
+// they must never name a credential. The standard token members and the
+// authorization response's code and state are refused by name, anything
+// that looks like a credential by pattern.
+var (
+	secretMetadataNames   = []string{"access_token", "refresh_token", "id_token", "code", "state"}
+	secretMetadataPattern = regexp.MustCompile(`(?i)token|secret|password|assertion|verifier`)
+)
+
+// checkMetadataNames refuses names of secret response members or callback
+// parameters (see secretMetadataNames) and empty names.
+func checkMetadataNames(p *problems, key string, names []string) {
+	for _, n := range names {
+		switch {
+		case n == "":
+			p.add(key, "", "names an empty member")
+		case slices.Contains(secretMetadataNames, strings.ToLower(n)) || secretMetadataPattern.MatchString(n):
+			p.add(key, "", fmt.Sprintf("%q may hold a credential, which must not be kept in the connection's plaintext metadata", n))
+		}
+	}
 }
 
 // hasSource reports whether the type has the field and something will give

@@ -13,7 +13,9 @@ import (
 // Visibility says who sees and sets a field of a connection config variable.
 type Visibility string
 
-// The visibilities. The zero value means Customer.
+// The visibilities. The zero value (a field a variable does not list) means
+// Customer, except for the endpoint fields of an OAuth 2.0 type, which are
+// Hidden unless listed (see [Variable.VisibilityOf]).
 const (
 	// Customer fields are shown to the customer and editable by them.
 	Customer Visibility = "customer"
@@ -64,8 +66,9 @@ type Variable struct {
 	// They may hold secrets, so they are not JSON or YAML encoded with the
 	// variable; a store seals them like any secret value.
 	Defaults Values `json:"-" yaml:"-"`
-	// Visibility maps field keys to visibilities; a field not listed is
-	// Customer.
+	// Visibility maps field keys to visibilities. A field not listed is
+	// Customer, except the OAuth 2.0 endpoint fields, which are Hidden
+	// (see [Variable.VisibilityOf]).
 	Visibility map[string]Visibility `json:"visibility,omitempty" yaml:"visibility,omitempty"`
 	// Template is the id of a connection template, or "".
 	Template string `json:"template,omitempty" yaml:"template,omitempty"`
@@ -79,12 +82,40 @@ type Variable struct {
 	Level Level `json:"level,omitempty" yaml:"level,omitempty"`
 }
 
-// VisibilityOf returns the visibility of a field, Customer when unset.
+// VisibilityOf returns the visibility of a field: the one listed in
+// Visibility, else the field's default visibility.
+//
+// The default is Customer for every field but the OAuth 2.0 endpoints of a
+// type with OAuth2 settings: [FieldAuthorizeURL], [FieldTokenURL] and
+// [FieldRevokeURL] are Hidden unless the variable lists them. The token
+// and revocation endpoints receive the client secret, the authorization code,
+// the PKCE verifier and the refresh tokens, so a customer who could set
+// them could collect the host's client secret and other people's grants.
+// A variable lists such a field as Customer (or Embedded) only on purpose,
+// for example for a provider whose customers bring their own OAuth client:
+// connkit then refuses a customer-set endpoint unless the customer also
+// set the client secret (see the oauth package). Tenant-specific hosts are
+// better served by a URL template in the type's default
+// ("https://{shop}.myshopify.com/...", see [ExpandURL]).
+//
+// [FieldClientID] and [FieldClientSecret] stay Customer by default: a
+// customer may bring their own OAuth client. A host that provides the
+// client through a default or a template hides them (a template-filled
+// field is never settable anyway).
 func (v *Variable) VisibilityOf(field string) Visibility {
 	if vis := v.Visibility[field]; vis != "" {
 		return vis
 	}
+	if v.Type.OAuth2 != nil && isEndpointField(field) {
+		return Hidden
+	}
 	return Customer
+}
+
+// isEndpointField reports whether key is one of the standard OAuth 2.0
+// endpoint fields, which are Hidden unless a variable lists them.
+func isEndpointField(key string) bool {
+	return key == FieldAuthorizeURL || key == FieldTokenURL || key == FieldRevokeURL
 }
 
 // LevelOrDefault returns Level, or InstanceLevel when empty.
@@ -107,12 +138,22 @@ func (v Variable) Clone() Variable {
 // problem at once in a *[ValidationError]. Problem keys are paths: "key",
 // "type.<...>" for the type's own problems (see [Type.Validate]),
 // "visibility.<field>" for a visibility of a field the type does not have, an
-// unknown visibility, or a hidden required field that nothing fills (no type
-// default, no variable default, no template), "defaults.<field>" for a default
+// unknown visibility, or a required field the variable lists as Hidden that
+// nothing fills (no type default, no variable default, no template),
+// "defaults.<field>" for a default
 // of a field the type does not have or one that fails its field's kind or
 // rule, "successRedirect" and "failureRedirect" for a redirect URI that is not
 // an absolute http(s) URL without user information or fragment, and "level".
 // v is not modified.
+//
+// An OAuth 2.0 endpoint field that is Hidden only by default (see
+// [Variable.VisibilityOf]) is not held to the "nothing fills it" rule: it
+// is usually filled by the type's default URL, and a type whose endpoints
+// come from authorization server metadata (discovery) declares required
+// endpoint fields that nothing but the metadata fills. When neither fills
+// it, CONNECT fails with a misconfiguration naming the field. To let the
+// customer (or the host) fill it instead, list it as Customer (or
+// Embedded).
 func (v *Variable) Validate() error {
 	p := &problems{subject: fmt.Sprintf("variable %q", v.Key)}
 	if v.Key == "" || len(v.Key) > 256 || !utf8.ValidString(v.Key) || strings.IndexFunc(v.Key, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
@@ -145,7 +186,9 @@ func (v *Variable) Validate() error {
 	}
 	if v.Template == "" {
 		for _, f := range t.Fields {
-			if f.Required && v.VisibilityOf(f.Key) == Hidden && f.Default == "" && v.Defaults.String(f.Key) == "" {
+			// Only an explicit Hidden: see the doc comment for the
+			// endpoint fields that are Hidden by default.
+			if f.Required && v.Visibility[f.Key] == Hidden && f.Default == "" && v.Defaults.String(f.Key) == "" {
 				p.add("visibility."+f.Key, f.DisplayLabel(), "required hidden field has no default and no template")
 			}
 		}

@@ -250,7 +250,7 @@ func TestCallbackTokenEndpointFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				fx := newFlowFx(t, flowFxOptions{})
+				fx := newFlowFx(t, flowFxOptions{variable: embedEndpoints})
 				tc.setup(fx)
 				resp := fx.callback(fx.start(fx.ref).String())
 				body := flowBody(t, resp)

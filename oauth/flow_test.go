@@ -146,6 +146,17 @@ func newFlowFx(t testing.TB, opts flowFxOptions) *flowFx {
 	return fx
 }
 
+// embedEndpoints lists the endpoint fields (Hidden unless listed) as
+// Embedded, so that the host (the test) can set them.
+func embedEndpoints(v *connection.Variable) {
+	if v.Visibility == nil {
+		v.Visibility = map[string]connection.Visibility{}
+	}
+	for _, k := range []string{connection.FieldAuthorizeURL, connection.FieldTokenURL, connection.FieldRevokeURL} {
+		v.Visibility[k] = connection.Embedded
+	}
+}
+
 func (fx *flowFx) setValues(ref connection.Ref, m map[string]string) {
 	fx.t.Helper()
 	if err := fx.mgr.SetValues(context.Background(), ref, template.AudienceHost, connection.ValuesOf(m)); err != nil {

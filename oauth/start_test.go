@@ -132,7 +132,7 @@ func TestStartCreatesConnection(t *testing.T) {
 
 func TestStartTenantValues(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fx := newFlowFx(t, flowFxOptions{oauth2: func(o *connection.OAuth2) { o.ScopesOverridable = true }})
+		fx := newFlowFx(t, flowFxOptions{oauth2: func(o *connection.OAuth2) { o.ScopesOverridable = true }, variable: embedEndpoints})
 		fx.setValues(fx.ref, map[string]string{
 			connection.FieldAuthorizeURL: "https://login.tenant.example/oauth/authorize",
 			connection.FieldScopes:       "read:contacts,offline_access",
@@ -241,12 +241,12 @@ func TestStartMisconfigured(t *testing.T) {
 // https unless the host allows private networks.
 func TestStartRefusesPlainHTTP(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fx := newFlowFx(t, flowFxOptions{})
+		fx := newFlowFx(t, flowFxOptions{variable: embedEndpoints})
 		fx.setValues(fx.ref, map[string]string{connection.FieldTokenURL: "http://tokens.tenant.example/token"})
 		if _, err := fx.flow.Start(context.Background(), fx.ref); !errors.Is(err, oauth.ErrMisconfigured) {
 			t.Errorf("Start with an http token URL = %v", err)
 		}
-		lax := newFlowFx(t, flowFxOptions{flow: func(c *oauth.FlowConfig) { c.AllowPrivateNetworks = true }})
+		lax := newFlowFx(t, flowFxOptions{variable: embedEndpoints, flow: func(c *oauth.FlowConfig) { c.AllowPrivateNetworks = true }})
 		lax.setValues(lax.ref, map[string]string{connection.FieldTokenURL: "http://tokens.tenant.example/token"})
 		if _, err := lax.flow.Start(context.Background(), lax.ref); err != nil {
 			t.Errorf("Start with AllowPrivateNetworks = %v", err)

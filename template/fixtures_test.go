@@ -68,7 +68,13 @@ func acmeIntegration(id string, version int, templateID string) template.Integra
 	api.Defaults.Set("region", "eu")
 	oauth := connection.Variable{
 		Key: "Acme OAuth", Type: oauthType.Clone(), Template: templateID, Level: connection.UserLevel,
-		Visibility:      map[string]connection.Visibility{connection.FieldScopes: connection.Embedded},
+		// The endpoint fields are Hidden unless listed: these tests
+		// exercise the audience rules on them, so they list them as
+		// Customer (which the oauth package then allows only with the
+		// customer's own client secret).
+		Visibility: map[string]connection.Visibility{connection.FieldScopes: connection.Embedded,
+			connection.FieldAuthorizeURL: connection.Customer, connection.FieldTokenURL: connection.Customer,
+			connection.FieldRevokeURL: connection.Customer},
 		SuccessRedirect: "https://host.test/connected?step=2",
 		FailureRedirect: "https://host.test/failed",
 	}

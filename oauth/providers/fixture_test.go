@@ -226,7 +226,17 @@ func newFx(t testing.TB, key string, opts fxOptions) *fx {
 	}
 	f.mgr = template.New(f.store, f.ring, template.Options{})
 	ctx := context.Background()
-	v := connection.Variable{Key: fxVariable, Type: p.Type}
+	// The endpoint fields are Hidden unless listed: the host (this
+	// fixture) overrides them to reach the fake server, so they are
+	// Embedded.
+	v := connection.Variable{Key: fxVariable, Type: p.Type, Visibility: map[string]connection.Visibility{
+		connection.FieldAuthorizeURL: connection.Embedded, connection.FieldTokenURL: connection.Embedded,
+		connection.FieldRevokeURL: connection.Embedded}}
+	for k := range v.Visibility {
+		if !p.Type.HasField(k) {
+			delete(v.Visibility, k)
+		}
+	}
 	if err := f.mgr.Register(template.Integration{ID: fxIntegration, Name: "Sync", Version: 1, Variables: []connection.Variable{v}}); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
