@@ -54,7 +54,9 @@ func cachedValue(cache *atomic.Pointer[headerValue], prefix, secret string) stri
 	return v.value
 }
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper. The response it returns carries
+// req as its Request (as http.Transport's do), never the copy that was sent
+// with the credential.
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := t.conn
 	ctx := req.Context()
@@ -116,6 +118,10 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, scrubError(err, secret)
 		}
 	}
+	// The response carries the caller's request, not the credentialed
+	// copy that was sent: a step logging resp.Request.URL or its header
+	// must not log the credential.
+	resp.Request = req
 	if !t.settled.Load() {
 		switch {
 		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
