@@ -18,8 +18,10 @@
 //	                          + ".key", or connkit-demo.key with -postgres);
 //	                          $CONNKIT_KEY (base64, 32 bytes) overrides it
 //	-base-url URL             the URL browsers use, when not http://<addr>
-//	-egress-proxy URL         send outbound calls through this proxy
+//	-egress-proxy URL         send outbound calls through this proxy (all of
+//	                          them: the demo provider and API too)
 //	-egress-source IP         send outbound calls from this local address
+//	                          (it must be able to reach the listen address)
 //	-demo-token-ttl 10m       lifetime of the demo provider's access tokens
 //	-v                        debug logging
 //

@@ -200,7 +200,7 @@ func (a *App) wire(ctx context.Context) error {
 		Egress:               a.opts.Egress,
 		AllowPrivateNetworks: true, // the demo provider and API are on loopback
 		Events: func(e oauth.Event) {
-			a.log.Info("connkit event", "kind", e.Kind.String(), "connection", e.ConnectionID, "ref", e.Ref.String(), "reason", e.Reason)
+			a.log.Debug("connkit event", "kind", e.Kind.String(), "connection", e.ConnectionID, "ref", e.Ref.String(), "reason", e.Reason)
 		},
 	})
 	if err != nil {

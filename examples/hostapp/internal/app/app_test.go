@@ -75,6 +75,7 @@ func TestConnectionLifecycle(t *testing.T) {
 	if got := statusColor(b, oauthSlug); got != "grey" {
 		t.Errorf("status after DISCONNECT = %s, want grey", got)
 	}
+	b.want(http.StatusOK, `data-color="grey">Not connected<`)
 
 	b.post(r.base+instancePath+"/steps/"+democloud.ActionListProjects+"/run", nil)
 	b.want(http.StatusOK, `class="result fail" id="result-list-projects"`, "is not connected", "CONNECT it first")

@@ -158,10 +158,13 @@ func (a *App) renderHome(w http.ResponseWriter, r *http.Request, status int, n *
 	}
 	for _, in := range insts {
 		row := instanceRow{Instance: in}
+		def, _ := a.host.Templates().Integration(in.IntegrationID, in.IntegrationVersion)
 		conns, err := a.store.ListConnections(ctx, in.ID)
 		if err == nil {
 			for _, c := range conns {
-				row.Badges = append(row.Badges, badge{Health: c.Health, Slug: in.ID + "-" + slug(c.Ref.Variable), Variable: c.Ref.Variable})
+				v, _ := def.Variable(c.Ref.Variable)
+				row.Badges = append(row.Badges, badge{Health: c.Health, Slug: in.ID + "-" + slug(c.Ref.Variable),
+					Variable: c.Ref.Variable, OAuth2: v.Type.IsOAuth2()})
 			}
 		}
 		p.Instances = append(p.Instances, row)
@@ -276,7 +279,7 @@ func (a *App) renderInstance(w http.ResponseWriter, r *http.Request, status int,
 			return
 		}
 		c := &connView{Variable: v.Key, Slug: slug(v.Key), View: view}
-		c.Badge = badge{Health: view.Health, Slug: c.Slug, Variable: v.Key}
+		c.Badge = badge{Health: view.Health, Slug: c.Slug, Variable: v.Key, OAuth2: view.OAuth2}
 		if c.Log, err = a.host.Logs(ctx, ref, 0, 5); err != nil && !errors.Is(err, store.ErrNotFound) {
 			a.log.WarnContext(ctx, "read connection log", "ref", ref.String(), "error", err)
 		}
@@ -455,7 +458,7 @@ func (a *App) connectionLog(w http.ResponseWriter, r *http.Request) {
 	}
 	p := &logPage{layout: layout{Title: "Log of " + ref.Variable, Nav: "home"}, Instance: *view.Instance,
 		Variable: ref.Variable, ConnectionID: view.ConnectionID, Entries: entries,
-		Badge: badge{Health: view.Health, Slug: slug(ref.Variable), Variable: ref.Variable}}
+		Badge: badge{Health: view.Health, Slug: slug(ref.Variable), Variable: ref.Variable, OAuth2: view.OAuth2}}
 	if len(entries) == pageSize {
 		p.Older = entries[len(entries)-1].Seq
 	}
@@ -543,7 +546,8 @@ func (a *App) redirectPage(failed bool) http.HandlerFunc {
 		}
 		if id := q.Get(oauth.RedirectID); id != "" {
 			if c, err := a.store.GetConnectionByID(ctx, id); err == nil && c.Ref.InstanceID == p.InstanceID {
-				p.Badge = &badge{Health: c.Health, Slug: slug(c.Ref.Variable), Variable: c.Ref.Variable}
+				// Custom redirects follow OAuth 2.0 callbacks only.
+				p.Badge = &badge{Health: c.Health, Slug: slug(c.Ref.Variable), Variable: c.Ref.Variable, OAuth2: true}
 			}
 		}
 		a.render(w, r, http.StatusOK, "redirect", p)

@@ -26,7 +26,6 @@ var appCSS []byte
 
 var funcs = template.FuncMap{
 	"color":       statusColor,
-	"statusLabel": statusLabel,
 	"clock":       func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") },
 	"path":        url.PathEscape,
 	"attrs": func(m map[string]string) string {
@@ -105,8 +104,19 @@ func statusColor(s connection.Status) string {
 	return "grey"
 }
 
-func statusLabel(s connection.Status) string {
-	switch s {
+// badge is what the "badge" template shows.
+type badge struct {
+	connection.Health
+	Slug     string
+	Variable string
+	// OAuth2 says the connection is connected with OAuth 2.0, so that the
+	// zero status reads "Not connected".
+	OAuth2 bool
+}
+
+// Label names the status for people.
+func (b badge) Label() string {
+	switch b.Status {
 	case connection.StatusConfigured:
 		return "Configured"
 	case connection.StatusWorking:
@@ -114,14 +124,10 @@ func statusLabel(s connection.Status) string {
 	case connection.StatusError:
 		return "Error"
 	}
+	if b.OAuth2 {
+		return "Not connected"
+	}
 	return "Not configured"
-}
-
-// badge is what the "badge" template shows.
-type badge struct {
-	connection.Health
-	Slug     string
-	Variable string
 }
 
 // slug makes a DOM id out of a variable key.
