@@ -25,9 +25,9 @@ var templateFS embed.FS
 var appCSS []byte
 
 var funcs = template.FuncMap{
-	"color":       statusColor,
-	"clock":       func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") },
-	"path":        url.PathEscape,
+	"color": statusColor,
+	"clock": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") },
+	"path":  url.PathEscape,
 	"attrs": func(m map[string]string) string {
 		var parts []string
 		for _, k := range slices.Sorted(maps.Keys(m)) {
