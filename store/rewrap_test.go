@@ -301,6 +301,30 @@ func (y yielding) PutConnection(ctx context.Context, c *store.Connection) (int64
 	return y.Store.PutConnection(ctx, c)
 }
 
+// rewrapAndRetire runs Rewrap over s with the fixture's ring, which has been
+// rotated from key 1, checks its stats, retires key 1, and checks that the
+// remembered values, wantOpened of them, all open to their plaintexts.
+func (f *fixture) rewrapAndRetire(s store.Store, want store.RewrapStats, wantOpened int) {
+	f.t.Helper()
+	stats, err := store.Rewrap(f.ctx, s, f.ring, nil)
+	if err != nil {
+		f.t.Fatalf("Rewrap: %v", err)
+	}
+	if d := cmp.Diff(want, stats); d != "" {
+		f.t.Errorf("Rewrap stats (-want +got):\n%s", d)
+	}
+	if err := f.ring.Retire(1); err != nil {
+		f.t.Fatal(err)
+	}
+	opened, problems := f.openAll(f.ring)
+	for _, p := range problems {
+		f.t.Error(p)
+	}
+	if opened != wantOpened {
+		f.t.Errorf("opened %d values after retiring the old key, want %d", opened, wantOpened)
+	}
+}
+
 // TestRewrapPublishedTemplate: the secrets of a template pinned by a
 // published version are re-sealed too (with ResealTemplate), so the old key
 // can be retired; nothing else about the published template changes, and it
@@ -322,24 +346,7 @@ func TestRewrapPublishedTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	stats, err := store.Rewrap(f.ctx, f.s, ring, nil)
-	if err != nil {
-		t.Fatalf("Rewrap: %v", err)
-	}
-	want := store.RewrapStats{Templates: 2, TemplatesWritten: 2, Resealed: 2}
-	if d := cmp.Diff(want, stats); d != "" {
-		t.Errorf("Rewrap stats (-want +got):\n%s", d)
-	}
-	if err := ring.Retire(1); err != nil {
-		t.Fatal(err)
-	}
-	opened, problems := f.openAll(ring)
-	for _, p := range problems {
-		t.Error(p)
-	}
-	if opened != 2 {
-		t.Errorf("opened %d template secrets after retiring the old key, want 2", opened)
-	}
+	f.rewrapAndRetire(f.s, store.RewrapStats{Templates: 2, TemplatesWritten: 2, Resealed: 2}, 2)
 
 	after, err := f.s.GetTemplate(f.ctx, "tpl-pinned")
 	if err != nil {
@@ -424,28 +431,11 @@ func TestRewrapTemplateRaces(t *testing.T) {
 	if err := ring.Rotate(key(t, 2)); err != nil {
 		t.Fatal(err)
 	}
-	s := &racingTemplates{Store: f.s, t: t, ring: ring, raced: map[string]bool{}}
-	stats, err := store.Rewrap(f.ctx, s, ring, nil)
-	if err != nil {
-		t.Fatalf("Rewrap: %v", err)
-	}
+	delete(f.plain, "template/tpl-deleted/clientSecret")
 	// tpl-changed: a conflict, then re-sealed. tpl-deleted: gone. tpl-pinned:
 	// a conflict, then nothing left to re-seal (the racer used the new key).
-	want := store.RewrapStats{Templates: 3, TemplatesWritten: 1, Resealed: 1, Conflicts: 2}
-	if d := cmp.Diff(want, stats); d != "" {
-		t.Errorf("Rewrap stats (-want +got):\n%s", d)
-	}
-	delete(f.plain, "template/tpl-deleted/clientSecret")
-	if err := ring.Retire(1); err != nil {
-		t.Fatal(err)
-	}
-	opened, problems := f.openAll(ring)
-	for _, p := range problems {
-		t.Error(p)
-	}
-	if opened != 2 {
-		t.Errorf("opened %d template secrets after retiring the old key, want 2", opened)
-	}
+	f.rewrapAndRetire(&racingTemplates{Store: f.s, t: t, ring: f.ring, raced: map[string]bool{}},
+		store.RewrapStats{Templates: 3, TemplatesWritten: 1, Resealed: 1, Conflicts: 2}, 2)
 	changed, err := f.s.GetTemplate(f.ctx, "tpl-changed")
 	if err != nil {
 		t.Fatal(err)

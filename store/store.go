@@ -50,7 +50,7 @@ var (
 //     passes in those fields are ignored unless a method says otherwise.
 //   - Something that expires (a pending authorization, a lease) has expired
 //     once the store's clock reads its expiry time or later: at exactly
-//     ExpiresAt it is gone.
+//     that instant it is gone.
 //   - A listing method given a limit of zero or less returns nothing and no
 //     error.
 //   - Secret material reaches a store only sealed (see [Sealer]); a store
