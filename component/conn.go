@@ -39,9 +39,20 @@ type ConnConfig struct {
 	Metadata map[string]string
 	// Tokens gives OAuth 2.0 tokens; required for types with OAuth 2.0.
 	Tokens TokenSource
-	// Transport is the base transport of the authenticated client (shared
-	// by many connections for connection reuse). Nil means a new
-	// SSRF-guarded transport.
+	// Transport is the base transport of the authenticated client. A host
+	// should build one and share it across all its Conns, as the root
+	// connkit package does: connections are then pooled and reused across
+	// steps and executions, and the host decides the SSRF guard, egress
+	// and timeouts once.
+	//
+	// Nil means a new SSRF-guarded transport for this Conn alone, with
+	// internal/httpx's defaults (among them a 2 minute limit on waiting
+	// for response headers). Fine for tests and one-off use, but costly
+	// per step: every such Conn opens its own connections (a new TCP and
+	// TLS handshake per Conn), and their idle keep-alive connections, each
+	// with two goroutines, linger for up to 90 seconds after the step is
+	// done, since a Conn has no Close. There is deliberately no shared
+	// process-wide default: connkit holds no global mutable state.
 	Transport http.RoundTripper
 	// Retry configures retries of idempotent requests; the zero value
 	// retries 3 times between 250ms and 10s.
@@ -141,7 +152,13 @@ func (c *Conn) Token(ctx context.Context) (*oauth.Token, error) {
 // 429 (honouring Retry-After) and 5xx with capped jittered backoff, and
 // reports the connection's health to the execution. Credentials are sent
 // only to the host of the original request, never to another host a
-// redirect leads to. Errors and logs never contain a credential.
+// redirect leads to. Errors and logs never contain a credential, and a
+// response's Request is the request the step made, not the copy sent with
+// the credential.
+//
+// The client has no overall Timeout, so long downloads and streamed bodies
+// work: bound a call with the request's context. The wait for response
+// headers is bounded by the base transport (see ConnConfig.Transport).
 //
 // The same client is returned on every call.
 func (c *Conn) HTTPClient() *http.Client {

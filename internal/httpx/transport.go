@@ -19,6 +19,16 @@ const (
 	DefaultKeepAlive           = 30 * time.Second
 	DefaultTLSHandshakeTimeout = 10 * time.Second
 	DefaultIdleConnTimeout     = 90 * time.Second
+	// DefaultResponseHeaderTimeout bounds the wait for a response's
+	// headers once the request is written. Two minutes is longer than the
+	// front ends of nearly every public API hold a request (Cloudflare
+	// answers 524 after 100 s, AWS load balancers and API Gateway give up
+	// sooner), so a legitimate answer is not cut off, while a server that
+	// accepted the request and went silent no longer holds a connection
+	// and the caller's goroutine for good when the caller's context has
+	// no deadline. It does not bound reading the body: streamed and long
+	// downloads are unaffected.
+	DefaultResponseHeaderTimeout = 2 * time.Minute
 	DefaultMaxIdleConns        = 256
 	DefaultMaxIdleConnsPerHost = 32
 	// DefaultMaxResponseHeaderBytes caps response headers; third-party APIs
@@ -59,9 +69,10 @@ type Config struct {
 	// TLSHandshakeTimeout bounds the TLS handshake (default
 	// [DefaultTLSHandshakeTimeout]).
 	TLSHandshakeTimeout time.Duration
-	// ResponseHeaderTimeout, when positive, bounds the wait for response
-	// headers after the request is written. Zero means no limit beyond the
-	// request's context.
+	// ResponseHeaderTimeout bounds the wait for response headers after the
+	// request is written (default [DefaultResponseHeaderTimeout]). A
+	// negative value means no limit beyond the request's context, for
+	// hosts calling APIs that think for longer before they answer.
 	ResponseHeaderTimeout time.Duration
 	// IdleConnTimeout closes idle keep-alive connections after this long
 	// (default [DefaultIdleConnTimeout]).
@@ -104,7 +115,7 @@ func NewTransport(cfg Config) *http.Transport {
 		MaxIdleConnsPerHost:    orDefaultInt(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost),
 		IdleConnTimeout:        orDefaultDur(cfg.IdleConnTimeout, DefaultIdleConnTimeout),
 		TLSHandshakeTimeout:    orDefaultDur(cfg.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout),
-		ResponseHeaderTimeout:  max(cfg.ResponseHeaderTimeout, 0),
+		ResponseHeaderTimeout:  responseHeaderTimeout(cfg.ResponseHeaderTimeout),
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: DefaultMaxResponseHeaderBytes,
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
@@ -227,6 +238,18 @@ func lookupNetwork(network string) string {
 		return "ip6"
 	}
 	return "ip"
+}
+
+// responseHeaderTimeout maps Config.ResponseHeaderTimeout to the
+// http.Transport field: zero is the default, negative is no limit (0).
+func responseHeaderTimeout(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return DefaultResponseHeaderTimeout
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 func orDefaultDur(d, def time.Duration) time.Duration {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -168,6 +169,7 @@ func TestNewTransportDefaults(t *testing.T) {
 		MaxIdleConnsPerHost int
 		TLSHandshake        time.Duration
 		IdleConn            time.Duration
+		ResponseHeader      time.Duration
 		MaxHeaderBytes      int64
 		TLSMinVersion       uint16
 		HasProxy            bool
@@ -177,6 +179,7 @@ func TestNewTransportDefaults(t *testing.T) {
 		MaxIdleConnsPerHost: tr.MaxIdleConnsPerHost,
 		TLSHandshake:        tr.TLSHandshakeTimeout,
 		IdleConn:            tr.IdleConnTimeout,
+		ResponseHeader:      tr.ResponseHeaderTimeout,
 		MaxHeaderBytes:      tr.MaxResponseHeaderBytes,
 		TLSMinVersion:       tr.TLSClientConfig.MinVersion,
 		HasProxy:            tr.Proxy != nil,
@@ -186,6 +189,7 @@ func TestNewTransportDefaults(t *testing.T) {
 		MaxIdleConnsPerHost: DefaultMaxIdleConnsPerHost,
 		TLSHandshake:        DefaultTLSHandshakeTimeout,
 		IdleConn:            DefaultIdleConnTimeout,
+		ResponseHeader:      DefaultResponseHeaderTimeout,
 		MaxHeaderBytes:      DefaultMaxResponseHeaderBytes,
 		TLSMinVersion:       tls.VersionTLS12,
 		HasProxy:            false,
@@ -212,5 +216,87 @@ func TestTransportHTTP2(t *testing.T) {
 	code, proto, err := get(t, c, srv.URL)
 	if err != nil || code != http.StatusOK || proto != "HTTP/2.0" {
 		t.Fatalf("GET over TLS = %d %q %v, want 200 HTTP/2.0", code, proto, err)
+	}
+}
+
+// A server that accepts a request and never answers holds a request made
+// without a deadline for DefaultResponseHeaderTimeout, not for good; a
+// negative ResponseHeaderTimeout lifts the limit. (Review L8.)
+func TestResponseHeaderTimeout(t *testing.T) {
+	tests := []struct {
+		name     string
+		cfg      time.Duration
+		wantWait time.Duration // 0: no limit
+	}{
+		{"default", 0, DefaultResponseHeaderTimeout},
+		{"explicit", 5 * time.Second, 5 * time.Second},
+		{"negative means no limit", -1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				pn := newPipeNet()
+				srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					select { // silent until released or the client hangs up
+					case <-release:
+					case <-r.Context().Done():
+					}
+				})}
+				go func() { _ = srv.Serve(pn) }()
+				tr := NewTransport(Config{ResponseHeaderTimeout: tt.cfg})
+				tr.DialContext = pn.DialContext // in-memory, so the fake clock runs
+				t.Cleanup(func() {
+					tr.CloseIdleConnections()
+					_ = srv.Close()
+				})
+				start := time.Now()
+				type result struct {
+					err error
+					at  time.Duration
+				}
+				done := make(chan result, 1)
+				go func() {
+					resp, err := (&http.Client{Transport: tr}).Get("http://api.example.com/slow")
+					if err == nil {
+						resp.Body.Close()
+					}
+					done <- result{err, time.Since(start)}
+				}()
+				limit := tt.wantWait
+				if limit == 0 {
+					limit = 24 * time.Hour
+				}
+				time.Sleep(limit - time.Nanosecond)
+				synctest.Wait()
+				select {
+				case r := <-done:
+					t.Fatalf("request ended after %v (err %v), before %v", r.at, r.err, limit)
+				default:
+				}
+				if tt.wantWait == 0 {
+					close(release)
+					if r := <-done; r.err != nil {
+						t.Fatalf("released request failed: %v", r.err)
+					}
+					return
+				}
+				var r result
+				select {
+				case r = <-done:
+				case <-time.After(24 * time.Hour):
+					close(release)
+					t.Fatalf("request still waiting for headers a day later, want a timeout after %v", tt.wantWait)
+				}
+				var ne interface{ Timeout() bool }
+				if !errors.As(r.err, &ne) || !ne.Timeout() {
+					t.Fatalf("request error = %v, want a timeout", r.err)
+				}
+				if r.at != tt.wantWait {
+					t.Errorf("request timed out after %v, want %v", r.at, tt.wantWait)
+				}
+				close(release)
+			})
+		})
 	}
 }
