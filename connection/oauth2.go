@@ -173,6 +173,9 @@ func (o *OAuth2) Leeway(lifetime time.Duration) time.Duration {
 	return min(5*time.Minute, lifetime/10)
 }
 
+// Clone returns a deep copy of o (nil for nil).
+func (o *OAuth2) Clone() *OAuth2 { return o.clone() }
+
 func (o *OAuth2) clone() *OAuth2 {
 	if o == nil {
 		return nil

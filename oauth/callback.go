@@ -300,9 +300,11 @@ func (f *Flow) exchange(ctx context.Context, o *outcome, p *store.PendingAuth, q
 	if values.String(connection.FieldAuthorizeURL) == "" {
 		values.Set(connection.FieldAuthorizeURL, p.Data[pendingAuthorizeURL])
 	}
-	ep, err := NewEndpoint(&typ, values, p.RedirectURI)
+	// The same checks as at start (origin of the URLs and the client
+	// secret, https): values may have changed since.
+	ep, err := endpointFrom(o.res, &typ, values, p.RedirectURI, f.allowPrivate)
 	if err != nil {
-		f.fail(ctx, o, http.StatusBadRequest, "server_error", "The connection's OAuth 2.0 settings are incomplete.", "exchange", err)
+		f.fail(ctx, o, http.StatusBadRequest, "server_error", "The connection's OAuth 2.0 settings are incomplete or unsafe.", "exchange", err)
 		return
 	}
 	// The token URL the flow started against, not one read again now.

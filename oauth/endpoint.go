@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/connkit/connkit/connection"
+	"github.com/connkit/connkit/template"
 )
 
 // Endpoint is one connection's resolved OAuth 2.0 client: the type's settings
@@ -79,6 +81,108 @@ func NewEndpoint(typ *connection.Type, values connection.Values, redirectURL str
 	return e, nil
 }
 
+// endpointFields are the value keys of the endpoints an Endpoint sends
+// requests (and, for the token and revocation endpoints, the client secret,
+// codes, verifiers and tokens) to.
+var endpointFields = [...]struct{ key, name string }{
+	{connection.FieldAuthorizeURL, "authorize URL"},
+	{connection.FieldTokenURL, "token URL"},
+	{connection.FieldRevokeURL, "revoke URL"},
+}
+
+// endpointFor builds the endpoint of a resolved connection from its type
+// and values. It is the only way the flows and token sources build one:
+// CONNECT (start and callback), refresh, the client credentials grant,
+// revocation (DISCONNECT) and endpoints filled from discovered metadata all
+// go through it, so none of them can skip its checks:
+//
+//   - NewEndpoint's: OAuth 2.0 settings, client id and URLs present, URL
+//     templates filled in with single DNS labels;
+//   - the origin check (checkOrigin): no endpoint chosen by the customer
+//     receives a client secret the customer did not give;
+//   - the scheme check (checkEndpointURL): every URL used is absolute,
+//     without user information, and https (http only with allowPrivate, or
+//     to a loopback host, where it never leaves the machine).
+//
+// Every failure matches ErrMisconfigured.
+func endpointFor(res *template.Resolution, redirectURL string, allowPrivate bool) (*Endpoint, error) {
+	return endpointFrom(res, &res.Variable.Type, res.Values, redirectURL, allowPrivate)
+}
+
+// endpointFrom is endpointFor over a type and values derived from res's:
+// the flows fill empty endpoint values from discovered metadata (or, in the
+// callback, from the pending authorization) and adjust the PKCE method
+// first. Only empty values are filled, so res.Sources still tells where
+// every value a customer could have set came from.
+func endpointFrom(res *template.Resolution, typ *connection.Type, values connection.Values, redirectURL string, allowPrivate bool) (*Endpoint, error) {
+	if err := checkOrigin(res, values); err != nil {
+		return nil, err
+	}
+	ep, err := NewEndpoint(typ, values, redirectURL)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: connection %s: %w", res.Ref, err)
+	}
+	if typ.OAuth2.GrantOrDefault() == connection.GrantAuthorizationCode {
+		if err := checkEndpointURL("authorize URL", ep.authorizeURL, allowPrivate); err != nil {
+			return nil, fmt.Errorf("oauth: connection %s: %w", res.Ref, err)
+		}
+	}
+	if err := checkEndpointURL("token URL", ep.tokenURL, allowPrivate); err != nil {
+		return nil, fmt.Errorf("oauth: connection %s: %w", res.Ref, err)
+	}
+	if ep.revokeURL != "" {
+		if err := checkEndpointURL("revoke URL", ep.revokeURL, allowPrivate); err != nil {
+			return nil, fmt.Errorf("oauth: connection %s: %w", res.Ref, err)
+		}
+	}
+	return ep, nil
+}
+
+// checkOrigin refuses a connection whose client secret comes from a layer
+// the host controls (a type default, a template, a variable default or an
+// instance value the host set) while an endpoint URL comes from the
+// customer (connection.SourceCustomer): that customer would receive the
+// host's client secret, and with it the codes, PKCE verifiers and refresh
+// tokens of every grant made through that endpoint. A customer who brings
+// their own client secret may point the endpoints of their own client
+// wherever they like. A client without secret has nothing of the host's to
+// lose this way. Tenant-specific hosts should be URL templates in the
+// type's defaults ("https://{shop}.myshopify.com/...").
+//
+// It relies on res.Sources (which template.Manager fills); a value without
+// a recorded source counts as the host's.
+func checkOrigin(res *template.Resolution, values connection.Values) error {
+	if values.String(connection.FieldClientSecret) == "" || res.Sources[connection.FieldClientSecret] == connection.SourceCustomer {
+		return nil
+	}
+	for _, f := range endpointFields {
+		if res.Sources[f.key] == connection.SourceCustomer && values.String(f.key) != "" {
+			return fmt.Errorf("oauth: connection %s: the %s was set by the customer, who did not provide the client secret it would be sent with: %w",
+				res.Ref, f.name, ErrMisconfigured)
+		}
+	}
+	return nil
+}
+
+// checkEndpointURL refuses endpoint URLs that would send credentials in the
+// clear or are not usable URLs: a URL must be absolute, have a host and no
+// user information, and use https; http only when allowPrivate, or to a
+// loopback host (localhost or a loopback address: the request never leaves
+// the machine, and the SSRF guard still decides whether it may be made).
+func checkEndpointURL(name, s string, allowPrivate bool) error {
+	u, err := url.Parse(s)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("oauth: %s is not an absolute URL: %w", name, ErrMisconfigured)
+	}
+	if u.User != nil {
+		return fmt.Errorf("oauth: %s must not contain user information: %w", name, ErrMisconfigured)
+	}
+	if u.Scheme == "https" || (u.Scheme == "http" && (allowPrivate || isLoopbackHost(u.Hostname()))) {
+		return nil
+	}
+	return fmt.Errorf("oauth: %s must use https: %w", name, ErrMisconfigured)
+}
+
 func orDefault(v, d string) string {
 	if v != "" {
 		return v
@@ -91,8 +195,9 @@ func splitScopes(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
 }
 
-// Settings returns the type's OAuth 2.0 settings.
-func (e *Endpoint) Settings() *connection.OAuth2 { return e.settings }
+// Settings returns a copy of the type's OAuth 2.0 settings; changing it
+// does not change the endpoint.
+func (e *Endpoint) Settings() *connection.OAuth2 { return e.settings.Clone() }
 
 // TokenURL returns the token endpoint.
 func (e *Endpoint) TokenURL() string { return e.tokenURL }
@@ -114,9 +219,11 @@ func (e *Endpoint) WithTokenURL(u string) *Endpoint {
 	return &c
 }
 
-// Config returns the x/oauth2 configuration. Scopes are left out and sent as
-// one "scope" parameter joined with the type's separator (see AuthCodeURL).
-func (e *Endpoint) Config() *oauth2.Config {
+// oauth2Config returns the x/oauth2 configuration. It holds the client
+// secret in plaintext, so it never leaves the package (an *oauth2.Config
+// prints its ClientSecret). Scopes are left out and sent as one "scope"
+// parameter joined with the type's separator (see AuthCodeURL).
+func (e *Endpoint) oauth2Config() *oauth2.Config {
 	style := oauth2.AuthStyleInHeader
 	// A public client (no secret) does not authenticate: it identifies
 	// itself with client_id in the form (RFC 6749 section 4.1.3), never with
@@ -150,7 +257,7 @@ func (e *Endpoint) AuthCodeURL(state, verifier string) string {
 	default:
 		opts = append(opts, oauth2.S256ChallengeOption(verifier))
 	}
-	return e.Config().AuthCodeURL(state, opts...)
+	return e.oauth2Config().AuthCodeURL(state, opts...)
 }
 
 func (e *Endpoint) tokenParams() []oauth2.AuthCodeOption {
@@ -171,7 +278,7 @@ func (e *Endpoint) Exchange(ctx context.Context, client *http.Client, code, veri
 	if verifier != "" {
 		opts = append(opts, oauth2.VerifierOption(verifier))
 	}
-	ot, err := e.Config().Exchange(withClient(ctx, e.tokenClient(client)), code, opts...)
+	ot, err := e.oauth2Config().Exchange(withClient(ctx, e.tokenClient(client)), code, opts...)
 	if err != nil {
 		return Token{}, nil, tokenError("exchange", err)
 	}
@@ -187,7 +294,7 @@ func (e *Endpoint) Refresh(ctx context.Context, client *http.Client, refresh con
 	}
 	// An expired token with only a refresh token makes x/oauth2 refresh.
 	old := &oauth2.Token{RefreshToken: refresh.Reveal(), Expiry: time.Unix(1, 0)}
-	ot, err := e.Config().TokenSource(withClient(ctx, e.tokenClient(client)), old).Token()
+	ot, err := e.oauth2Config().TokenSource(withClient(ctx, e.tokenClient(client)), old).Token()
 	if err != nil {
 		return Token{}, nil, tokenError("refresh", err)
 	}
@@ -196,7 +303,7 @@ func (e *Endpoint) Refresh(ctx context.Context, client *http.Client, refresh con
 
 // ClientCredentials obtains a token set with the client credentials grant.
 func (e *Endpoint) ClientCredentials(ctx context.Context, client *http.Client) (Token, *oauth2.Token, error) {
-	cfg := e.Config()
+	cfg := e.oauth2Config()
 	cc := &clientcredentials.Config{
 		ClientID:       cfg.ClientID,
 		ClientSecret:   cfg.ClientSecret,

@@ -209,22 +209,6 @@ func isLoopbackHost(h string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// checkEndpointURL refuses endpoint URLs that would send credentials in the
-// clear or are not usable URLs.
-func (f *Flow) checkEndpointURL(name, s string) error {
-	u, err := url.Parse(s)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return fmt.Errorf("oauth: %s is not an absolute URL: %w", name, ErrMisconfigured)
-	}
-	if u.User != nil {
-		return fmt.Errorf("oauth: %s must not contain user information: %w", name, ErrMisconfigured)
-	}
-	if u.Scheme == "https" || (u.Scheme == "http" && f.allowPrivate) {
-		return nil
-	}
-	return fmt.Errorf("oauth: %s must use https: %w", name, ErrMisconfigured)
-}
-
 // connState is what the flows know about one connection: its resolution,
 // the values with metadata endpoints filled in, and the resolved endpoint.
 type connState struct {
@@ -295,22 +279,9 @@ func (f *Flow) prepareResolved(ctx context.Context, res *template.Resolution, gr
 	if cs.md != nil {
 		o.PKCE = pkceMethod(o, cs.md)
 	}
-	ep, err := NewEndpoint(&cs.typ, cs.values, f.redirectURL)
+	ep, err := endpointFrom(res, &cs.typ, cs.values, f.redirectURL, f.allowPrivate)
 	if err != nil {
-		return nil, fmt.Errorf("oauth: connection %s: %w", res.Ref, err)
-	}
-	if grant == connection.GrantAuthorizationCode {
-		if err := f.checkEndpointURL("authorize URL", ep.AuthorizeURL()); err != nil {
-			return nil, err
-		}
-	}
-	if err := f.checkEndpointURL("token URL", ep.TokenURL()); err != nil {
 		return nil, err
-	}
-	if ep.RevokeURL() != "" {
-		if err := f.checkEndpointURL("revoke URL", ep.RevokeURL()); err != nil {
-			return nil, err
-		}
 	}
 	cs.endpoint = ep
 	return cs, nil

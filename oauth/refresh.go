@@ -151,7 +151,7 @@ func (r *run) refreshGrant() runResult {
 	if cand.tok.RefreshToken.IsZero() {
 		return r.noRefreshToken(c, cand)
 	}
-	ep, err := NewEndpoint(&r.res.Variable.Type, r.res.Values, "")
+	ep, err := endpointFor(r.res, "", false)
 	if err != nil {
 		return r.providerFailed(c, cand, err)
 	}
@@ -189,7 +189,7 @@ func (r *run) clientCredentials() runResult {
 			}
 		}
 	}
-	ep, err := NewEndpoint(&r.res.Variable.Type, r.res.Values, "")
+	ep, err := endpointFor(r.res, "", false)
 	if err != nil {
 		return r.providerFailed(c, cand, err)
 	}
