@@ -24,6 +24,9 @@ const (
 	EventRevokeFailed   = "revoke_failed"
 )
 
+// journalTimeout bounds the store write of one connection log entry.
+const journalTimeout = 5 * time.Second
+
 // journal writes a connection's log entries to the store and mirrors them to
 // the host's logger. Attributes must already be safe: no secrets.
 type journal struct {
@@ -56,7 +59,11 @@ func (j journal) record(ctx context.Context, connID string, ref connection.Ref, 
 		return
 	}
 	e := &store.LogEntry{ConnectionID: connID, Time: j.now(), Level: level, Event: event, Message: msg, Attrs: attrs}
-	if _, err := j.logs.AppendLog(context.WithoutCancel(ctx), e); err != nil {
+	// The entry is written even when ctx is done, but never waits long: a
+	// hung store must not hold up the refresh or flow that logs.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), journalTimeout)
+	defer cancel()
+	if _, err := j.logs.AppendLog(wctx, e); err != nil {
 		j.logger.Warn("connkit: cannot write connection log", "connection", connID, "event", event, "error", err)
 	}
 }
