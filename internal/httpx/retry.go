@@ -395,16 +395,22 @@ func RetryableStatus(code int) bool {
 }
 
 // RetryableError reports whether a transport error is a transient network
-// failure worth retrying: timeouts, refused or reset connections, DNS
-// failures other than "no such host", and connections closed mid-response.
-// SSRF refusals ([ErrBlocked]), oversized bodies ([ErrTooLarge]), context
-// cancellation, TLS and certificate failures are permanent.
+// failure worth retrying: failed dials (refused, timed out, DNS failures
+// other than "no such host"), reset or broken connections, timeouts (the
+// wait for response headers included), and connections closed before or
+// during the response (EOF). Everything else is permanent, among it SSRF
+// refusals ([ErrBlocked]), oversized bodies ([ErrTooLarge]), context
+// cancellation and expiry, TLS and certificate failures, an HTTP answer to
+// an HTTPS request, unsupported URL schemes, malformed addresses and
+// malformed HTTP responses (headers over the size cap included).
+//
+// A *url.Error (what an *http.Client returns) is judged by the error it
+// carries: it is a net.Error itself, whatever it wraps.
 func RetryableError(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrBlocked) || errors.Is(err, ErrTooLarge) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, ErrBlocked) || errors.Is(err, ErrTooLarge) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	var (
@@ -415,6 +421,8 @@ func RetryableError(err error) bool {
 		hostErr   x509.HostnameError
 		invErr    x509.CertificateInvalidError
 		dnsErr    *net.DNSError
+		addrErr   *net.AddrError
+		netUnk    net.UnknownNetworkError
 	)
 	if errors.As(err, &certErr) || errors.As(err, &alertErr) || errors.As(err, &recordErr) ||
 		errors.As(err, &authErr) || errors.As(err, &hostErr) || errors.As(err, &invErr) {
@@ -423,13 +431,81 @@ func RetryableError(err error) bool {
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
 		return false
 	}
-	var netErr net.Error
-	if errors.As(err, &netErr) {
+	if errors.As(err, &addrErr) || errors.As(err, &netUnk) {
+		return false
+	}
+	if contextExpired(err) {
+		// The context's own deadline, as opposed to a transport timeout
+		// that merely matches context.DeadlineExceeded.
+		return false
+	}
+	if timedOut(err) || isNetError(err) {
 		return true
 	}
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE)
+}
+
+// isNetError reports whether err's chain holds a net.Error other than a
+// *url.Error, which is one whatever it wraps.
+func isNetError(err error) bool {
+	for err != nil {
+		var ne net.Error
+		if !errors.As(err, &ne) {
+			return false
+		}
+		ue, ok := ne.(*url.Error)
+		if !ok {
+			return true
+		}
+		err = ue.Err
+	}
+	return false
+}
+
+// timedOut reports whether err's chain holds an error that says it is a
+// timeout (Timeout() true), looking through *url.Error, whose own Timeout
+// only repeats what it wraps. net/http's "timeout awaiting response
+// headers" is such an error without being a net.Error.
+func timedOut(err error) bool {
+	for err != nil {
+		var te interface{ Timeout() bool }
+		if !errors.As(err, &te) {
+			return false
+		}
+		ue, ok := te.(*url.Error)
+		if !ok {
+			return te.Timeout()
+		}
+		err = ue.Err
+	}
+	return false
+}
+
+// contextExpired reports whether err's chain holds context.DeadlineExceeded
+// itself (an expired context), rather than an error that only matches it
+// with errors.Is.
+func contextExpired(err error) bool {
+	for err != nil {
+		if err == context.DeadlineExceeded { // identity, not errors.Is
+			return true
+		}
+		switch e := err.(type) {
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				if contextExpired(inner) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // Backoff is the default go-retryablehttp Backoff. When resp carries a

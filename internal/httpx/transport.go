@@ -29,8 +29,8 @@ const (
 	// no deadline. It does not bound reading the body: streamed and long
 	// downloads are unaffected.
 	DefaultResponseHeaderTimeout = 2 * time.Minute
-	DefaultMaxIdleConns        = 256
-	DefaultMaxIdleConnsPerHost = 32
+	DefaultMaxIdleConns          = 256
+	DefaultMaxIdleConnsPerHost   = 32
 	// DefaultMaxResponseHeaderBytes caps response headers; third-party APIs
 	// have no business sending more.
 	DefaultMaxResponseHeaderBytes = 1 << 20
