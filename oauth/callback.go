@@ -117,10 +117,14 @@ func sortedValueKeys(v url.Values) []string {
 // outcome is what a callback ended with.
 type outcome struct {
 	// failed callbacks have code and description set; status is the page's
-	// HTTP status.
+	// HTTP status. description is connkit's own text, the only one a custom
+	// failure redirect carries; provider is the provider's
+	// error_description (redacted, see TokenError), shown on connkit's
+	// page and written to the connection's log, or "".
 	status      int
 	code        string
 	description string
+	provider    string
 	// res, connID and ref are known once the state identified the
 	// connection; res is nil when it could not be resolved.
 	res    *template.Resolution
@@ -146,11 +150,15 @@ func (o *outcome) failed() bool { return o.code != "" }
 // the connection's status to configured, logs, and schedules refreshes. A
 // failure never writes credentials and never replaces a working token set;
 // it is written to the connection's log with the provider's error code and
-// description whenever the connection is known.
+// description (the request's secrets redacted, see [TokenError]) whenever
+// the connection is known.
 //
 // It answers with a 303 to the variable's custom success or failure
 // redirect (with the Redirect* query parameters) when there is one, and
-// otherwise with a small self-contained HTML page. Every answer carries
+// otherwise with a small self-contained HTML page. A failure redirect
+// carries the error code and connkit's own description of the failure,
+// never the provider's description: the redirect goes to another site,
+// and what the provider wrote is outside connkit's control. Every answer carries
 // Referrer-Policy: no-referrer and Cache-Control: no-store.
 func (f *Flow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setCallbackHeaders(w.Header())
@@ -181,7 +189,11 @@ func (f *Flow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if o.failed() {
-		writePage(w, o.status, o.code, o.description)
+		desc := o.description
+		if o.provider != "" {
+			desc = o.provider
+		}
+		writePage(w, o.status, o.code, desc)
 		return
 	}
 	writePage(w, http.StatusOK, "", "")
@@ -248,11 +260,7 @@ func (f *Flow) callback(ctx context.Context, raw string, cookie func(name string
 		return o
 	}
 	if q.errCode != "" {
-		desc := q.errDesc
-		if desc == "" {
-			desc = "The provider refused the authorization."
-		}
-		f.fail(ctx, &o, http.StatusBadRequest, q.errCode, desc, "authorize", nil)
+		f.failWith(ctx, &o, http.StatusBadRequest, q.errCode, "The provider refused the authorization.", q.errDesc, "authorize", nil)
 		return o
 	}
 	f.exchange(ctx, &o, p, q)
@@ -320,14 +328,11 @@ func (f *Flow) exchange(ctx context.Context, o *outcome, p *store.PendingAuth, q
 	}
 	tok, ot, err := ep.Exchange(ctx, f.client, q.code, verifier)
 	if err != nil {
-		code, desc := "server_error", "The token endpoint could not be reached or answered unexpectedly."
+		code, desc, provider := "server_error", "The token endpoint could not be reached or answered unexpectedly.", ""
 		if te, ok := errors.AsType[*TokenError](err); ok && te.Code != "" {
-			code, desc = te.Code, te.Description
-			if desc == "" {
-				desc = "The token endpoint refused the authorization code."
-			}
+			code, desc, provider = te.Code, "The token endpoint refused the authorization code.", te.Description
 		}
-		f.fail(ctx, o, http.StatusBadGateway, code, desc, "exchange", err)
+		f.failWith(ctx, o, http.StatusBadGateway, code, desc, provider, "exchange", err)
 		return
 	}
 	meta := ep.ExtraFields(ot)
@@ -357,11 +362,19 @@ func (f *Flow) exchange(ctx context.Context, o *outcome, p *store.PendingAuth, q
 	f.journal.record(ctx, p.ConnectionID, p.Ref, slog.LevelInfo, EventConnected, "connected", attrs)
 }
 
-// fail records a failed callback in o, in the connection's log (with the
-// provider's error code and description) and, for a connection without a
-// token set, in its status.
+// fail records a failed callback in o, in the connection's log and, for a
+// connection without a token set, in its status. description is connkit's
+// own text.
 func (f *Flow) fail(ctx context.Context, o *outcome, status int, code, description, stage string, cause error) {
+	f.failWith(ctx, o, status, code, description, "", stage, cause)
+}
+
+// failWith is fail for a failure the provider described: provider is its
+// error_description (already redacted when it came from the token
+// endpoint), for the page and the log, never for a custom redirect.
+func (f *Flow) failWith(ctx context.Context, o *outcome, status int, code, description, provider, stage string, cause error) {
 	o.status, o.code, o.description = status, sanitize(code, 64), sanitize(description, maxDescription)
+	o.provider = sanitize(provider, maxDescription)
 	if o.code == "" {
 		o.code = "server_error"
 	}
@@ -370,6 +383,9 @@ func (f *Flow) fail(ctx context.Context, o *outcome, status int, code, descripti
 		return
 	}
 	attrs := map[string]string{"stage": stage, "error": o.code, "error_description": o.description}
+	if o.provider != "" {
+		attrs["error_description"] = o.provider
+	}
 	if cause != nil {
 		attrs["detail"] = sanitize(cause.Error(), 512)
 		if te, ok := errors.AsType[*TokenError](cause); ok && te.StatusCode != 0 {

@@ -280,7 +280,7 @@ func (e *Endpoint) Exchange(ctx context.Context, client *http.Client, code, veri
 	}
 	ot, err := e.oauth2Config().Exchange(withClient(ctx, e.tokenClient(client)), code, opts...)
 	if err != nil {
-		return Token{}, nil, tokenError("exchange", err)
+		return Token{}, nil, tokenError("exchange", err, e.secretForms(connection.NewSecret(code), connection.NewSecret(verifier)))
 	}
 	return tokenFromOAuth2(ot, time.Now(), e.settings.LifetimeOrDefault(), connection.Secret{}), ot, nil
 }
@@ -296,7 +296,7 @@ func (e *Endpoint) Refresh(ctx context.Context, client *http.Client, refresh con
 	old := &oauth2.Token{RefreshToken: refresh.Reveal(), Expiry: time.Unix(1, 0)}
 	ot, err := e.oauth2Config().TokenSource(withClient(ctx, e.tokenClient(client)), old).Token()
 	if err != nil {
-		return Token{}, nil, tokenError("refresh", err)
+		return Token{}, nil, tokenError("refresh", err, e.secretForms(refresh))
 	}
 	return tokenFromOAuth2(ot, time.Now(), e.settings.LifetimeOrDefault(), refresh), ot, nil
 }
@@ -320,9 +320,16 @@ func (e *Endpoint) ClientCredentials(ctx context.Context, client *http.Client) (
 	}
 	ot, err := cc.Token(withClient(ctx, e.tokenClient(client)))
 	if err != nil {
-		return Token{}, nil, tokenError("client_credentials", err)
+		return Token{}, nil, tokenError("client_credentials", err, e.secretForms())
 	}
 	return tokenFromOAuth2(ot, time.Now(), e.settings.LifetimeOrDefault(), connection.Secret{}), ot, nil
+}
+
+// secretForms are the forms of the client secret and of the request's other
+// secrets that are redacted from the provider's error text (see
+// secretForms in errors.go).
+func (e *Endpoint) secretForms(others ...connection.Secret) []string {
+	return secretForms(e.clientID, e.clientSecret, others...)
 }
 
 // withClient hands client to x/oauth2 through its documented context key.

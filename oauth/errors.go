@@ -2,14 +2,20 @@ package oauth
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/internal/httpx"
 )
 
@@ -28,7 +34,11 @@ var (
 
 // TokenError is a failed call to a token (or revocation) endpoint. It carries
 // the RFC 6749 section 5.2 error code and description the provider sent, never
-// the raw response body and never a secret. It matches [ErrReconnect] for
+// the raw response body and never a secret: a secret of the request (the
+// client secret, also form-encoded or in base64, the refresh token, the
+// authorization code, the PKCE verifier, the token being revoked) that the
+// provider echoes in its code or description is replaced with
+// connection.Redacted. It matches [ErrReconnect] for
 // invalid_grant and [ErrMisconfigured] for invalid_client and
 // unauthorized_client.
 type TokenError struct {
@@ -37,7 +47,8 @@ type TokenError struct {
 	Op string
 	// StatusCode is the HTTP status, 0 when no response arrived.
 	StatusCode int
-	// Code and Description are the provider's error and error_description.
+	// Code and Description are the provider's error and error_description,
+	// printable ASCII only, with the request's secrets redacted.
 	Code        string
 	Description string
 	// RetryAfter is the delay the provider asked for (429/503), or 0.
@@ -99,16 +110,18 @@ const maxDescription = 256
 
 // tokenError converts an error of x/oauth2 into a *TokenError that holds no
 // response body. Errors from the HTTP client are kept as Err after the
-// caller's transport has redacted URLs.
-func tokenError(op string, err error) *TokenError {
+// caller's transport has redacted URLs. secrets are the forms of the
+// request's secrets (see secretForms): any of them the provider echoes in
+// its error code or description is replaced with connection.Redacted.
+func tokenError(op string, err error, secrets []string) *TokenError {
 	if te, ok := errors.AsType[*TokenError](err); ok {
 		return te
 	}
 	te := &TokenError{Op: op}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		te.Code = sanitize(re.ErrorCode, 64)
-		te.Description = sanitize(re.ErrorDescription, maxDescription)
+		te.Code = redactText(re.ErrorCode, secrets, 64)
+		te.Description = redactText(re.ErrorDescription, secrets, maxDescription)
 		if re.Response != nil {
 			te.StatusCode = re.Response.StatusCode
 			te.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), time.Now())
@@ -119,8 +132,105 @@ func tokenError(op string, err error) *TokenError {
 		return te
 	}
 	// Errors of the HTTP client name the token URL: redact its query.
-	te.Err = scrub(httpx.RedactError(err))
+	te.Err = redactError(scrub(httpx.RedactError(err)), secrets)
 	return te
+}
+
+// secretForms returns the strings a provider could echo back of a request's
+// secrets: the client secret as sent in a form (and in a path), in base64
+// alone and as the Basic credentials "id:secret" (form-encoded, RFC 6749
+// section 2.3.1, and not), and every other secret (refresh token, code,
+// verifier, token to revoke) as is and form-encoded. Percent-encodings
+// also come with lower-case hex. Longest first, so that a longer form is
+// replaced before a shorter one inside it; empty secrets give nothing.
+func secretForms(clientID string, clientSecret connection.Secret, others ...connection.Secret) []string {
+	var forms []string
+	add := func(vs ...string) {
+		for _, v := range vs {
+			if v == "" {
+				continue
+			}
+			forms = append(forms, v)
+			if lower := lowerPercent(v); lower != v {
+				forms = append(forms, lower)
+			}
+		}
+	}
+	if cs := clientSecret.Reveal(); cs != "" {
+		add(cs, url.QueryEscape(cs), url.PathEscape(cs))
+		for _, raw := range []string{cs, url.QueryEscape(clientID) + ":" + url.QueryEscape(cs), clientID + ":" + cs} {
+			b := []byte(raw)
+			add(base64.StdEncoding.EncodeToString(b), base64.RawStdEncoding.EncodeToString(b),
+				base64.URLEncoding.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b))
+		}
+	}
+	for _, o := range others {
+		if v := o.Reveal(); v != "" {
+			add(v, url.QueryEscape(v))
+		}
+	}
+	slices.SortFunc(forms, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
+	return slices.Compact(forms)
+}
+
+var percentHex = regexp.MustCompile(`%[0-9A-F]{2}`)
+
+// lowerPercent returns s with the hex digits of its percent-encodings in
+// lower case (some servers decode and re-encode that way).
+func lowerPercent(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	return percentHex.ReplaceAllStringFunc(s, strings.ToLower)
+}
+
+// redactText returns provider text safe to keep: every secret form
+// replaced with connection.Redacted (before and after dropping
+// non-printable characters, which could otherwise split a secret the
+// first pass misses), printable ASCII only, at most n bytes, cut only after
+// redaction so that no secret is ever kept in part.
+func redactText(s string, secrets []string, n int) string {
+	s = replaceSecrets(s, secrets)
+	s = sanitize(s, len(s))
+	s = replaceSecrets(s, secrets)
+	if len(s) > n {
+		s = s[:n]
+	}
+	return s
+}
+
+func replaceSecrets(s string, secrets []string) string {
+	for _, f := range secrets {
+		if f != "" && strings.Contains(s, f) {
+			s = strings.ReplaceAll(s, f, connection.Redacted)
+		}
+	}
+	return s
+}
+
+// redactError returns err, or when its text holds a secret form an error
+// with that text redacted (context errors keep matching with errors.Is).
+func redactError(err error, secrets []string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	red := replaceSecrets(msg, secrets)
+	if red == msg {
+		return err
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s: %w", red, context.Canceled)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", red, context.DeadlineExceeded)
+	}
+	return errors.New(red)
 }
 
 // scrub removes x/oauth2's habit of embedding response bodies in messages.

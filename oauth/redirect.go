@@ -25,11 +25,17 @@ const (
 	// RedirectID is the connection's stable id; for a user-level
 	// connection, the id of that user's connection record.
 	RedirectID = "id"
-	// RedirectError and RedirectErrorDescription are added to failure
-	// redirects: the provider's error code and description when it sent
-	// them, else one of the RFC 6749 codes connkit uses (invalid_request,
-	// server_error, ...).
-	RedirectError            = "error"
+	// RedirectError is added to failure redirects: the provider's error
+	// code (RFC 6749 sections 4.1.2.1 and 5.2, such as access_denied or
+	// invalid_grant) when it sent one, else one of the RFC 6749 codes
+	// connkit uses itself (invalid_request, server_error, ...).
+	RedirectError = "error"
+	// RedirectErrorDescription is added to failure redirects: connkit's own
+	// short English description of what failed (for example "The provider
+	// refused the authorization."), never the provider's
+	// error_description, which is outside connkit's control and could
+	// carry anything to the redirect's site. The provider's description is
+	// in the connection's log.
 	RedirectErrorDescription = "error_description"
 )
 

@@ -1,8 +1,10 @@
 package oauth_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/internal/oauthtest"
+	"github.com/connkit/connkit/oauth"
 )
 
 const (
@@ -83,10 +86,16 @@ func TestCustomFailureRedirect(t *testing.T) {
 			"requiredConfigVariableKey": {fxVariable},
 			"id":                        {id},
 			"error":                     {"access_denied"},
-			"error_description":         {"Nope & <never>"},
+			// connkit's own text: the provider's description never leaves
+			// for the redirect's site.
+			"error_description": {"The provider refused the authorization."},
 		}
 		if diff := cmp.Diff(want, loc.Query()); diff != "" {
 			t.Errorf("failure redirect query (-want +got):\n%s", diff)
+		}
+		// The provider's description is in the connection's log instead.
+		if e := fx.lastEvent(id, oauth.EventConnectFailed); e.Attrs["error_description"] != "Nope & <never>" {
+			t.Errorf("connect_failed attrs = %v", e.Attrs)
 		}
 		if n := fx.tokenCalls(); n != 0 {
 			t.Errorf("token calls = %d", n)
@@ -149,6 +158,36 @@ func TestNoOpenRedirect(t *testing.T) {
 		resp := fx.callback(u.String())
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
 			t.Errorf("callback = %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+}
+
+// TestFailureRedirectOmitsProviderDescription: when the token endpoint
+// refuses the code, the custom failure redirect carries the provider's
+// error code and connkit's own description only; connkit's page (without a
+// custom redirect) shows the provider's description with the request's
+// secrets redacted.
+func TestFailureRedirectOmitsProviderDescription(t *testing.T) {
+	const leak = "see https://provider.example/help?ref=internal-ticket-4711"
+	synctest.Test(t, func(t *testing.T) {
+		fx := newFlowFx(t, flowFxOptions{variable: withRedirects})
+		fx.srv.FailToken(1, oauthtest.Fault{Error: "invalid_client", Description: "bad secret " + fxClientSecret + "; " + leak})
+		resp := fx.callback(fx.start(fx.ref).String())
+		loc := location(t, resp)
+		q := loc.Query()
+		if q.Get("error") != "invalid_client" || q.Get("error_description") != "The token endpoint refused the authorization code." {
+			t.Errorf("failure redirect query = %v", q)
+		}
+		if raw := resp.Header.Get("Location"); strings.Contains(raw, "internal-ticket") || strings.Contains(raw, "bad+secret") || strings.Contains(raw, "bad%20secret") {
+			t.Errorf("the provider's description reached the redirect: %s", raw)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		fx := newFlowFx(t, flowFxOptions{})
+		fx.srv.FailToken(1, oauthtest.Fault{Error: "invalid_client", Description: "bad secret " + fxClientSecret})
+		body := html.UnescapeString(flowBody(t, fx.callback(fx.start(fx.ref).String())))
+		if strings.Contains(body, fxClientSecret) || !strings.Contains(body, "bad secret [REDACTED]") {
+			t.Errorf("page = %s", body)
 		}
 	})
 }

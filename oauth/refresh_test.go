@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -405,8 +406,11 @@ func TestTokenWithoutExpiry(t *testing.T) {
 	})
 }
 
-// TestSecretsNotLogged: no access or refresh token reaches the logs, the
-// connection log or an event, whatever happens.
+// TestSecretsNotLogged: no access or refresh token, and not the client
+// secret, reaches the logs, the connection log or an event, whatever
+// happens, even when the provider echoes them in its error descriptions: a
+// still valid refresh token in a 503, the client secret (as is and
+// form-encoded) in invalid_client, the refresh token in invalid_grant.
 func TestSecretsNotLogged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		k := newTKKit(t, oauthtest.Config{RotateRefreshTokens: true}, nil, nil)
@@ -426,10 +430,28 @@ func TestSecretsNotLogged(t *testing.T) {
 		}
 		_, st = k.stored(t, ref)
 		note(st)
-		k.srv.FailToken(1, oauthtest.Fault{GrantType: oauthtest.GrantRefreshToken, Status: 503})
-		k.srv.FailToken(1, oauthtest.Fault{GrantType: oauthtest.GrantRefreshToken, Error: "invalid_grant"})
+		seen = append(seen, tkClientSecret, url.QueryEscape(tkClientSecret))
+		rt := st.RefreshToken.Reveal()
+		// Every attempt (the client retries 503) answers the same.
+		k.srv.FailToken(3, oauthtest.Fault{GrantType: oauthtest.GrantRefreshToken, Status: 503,
+			Error: "temporarily_unavailable", Description: "cannot refresh " + rt + " now"})
 		time.Sleep(2 * time.Hour)
-		_, _ = tk.Source(ref).Token(context.Background())
+		if _, err := tk.Source(ref).Token(context.Background()); err == nil || errors.Is(err, oauth.ErrMisconfigured) || errors.Is(err, oauth.ErrReconnect) {
+			t.Fatalf("refresh with a 503 = %v, want a temporary failure", err)
+		}
+		time.Sleep(time.Hour) // past the cooldown
+		k.srv.FailToken(1, oauthtest.Fault{GrantType: oauthtest.GrantRefreshToken, Error: "invalid_client",
+			Description: "client secret " + tkClientSecret + " (" + url.QueryEscape(tkClientSecret) + ") is wrong"})
+		if _, err := tk.Source(ref).Token(context.Background()); !errors.Is(err, oauth.ErrMisconfigured) {
+			t.Fatalf("refresh with invalid_client = %v", err)
+		}
+		time.Sleep(time.Hour)
+		k.srv.FailToken(1, oauthtest.Fault{GrantType: oauthtest.GrantRefreshToken, Error: "invalid_grant",
+			Description: "refresh token " + rt + " is revoked"})
+		if _, err := tk.Source(ref).Token(context.Background()); !errors.Is(err, oauth.ErrReconnect) {
+			t.Fatalf("refresh with invalid_grant = %v", err)
+		}
+		synctest.Wait()
 		entries, err := k.st.ListLogs(context.Background(), id, 0, 100)
 		if err != nil {
 			t.Fatal(err)
@@ -450,6 +472,12 @@ func TestSecretsNotLogged(t *testing.T) {
 		}
 		if len(entries) == 0 || len(events.all()) == 0 || logs.String() == "" {
 			t.Fatal("nothing was logged: the check would prove nothing")
+		}
+		// The echoed descriptions were logged, with the secrets redacted.
+		for _, part := range []string{"cannot refresh [REDACTED] now", "client secret [REDACTED] ([REDACTED]) is wrong", "refresh token [REDACTED] is revoked"} {
+			if !strings.Contains(all.String(), part) {
+				t.Errorf("no %q in the logs: the provider's descriptions did not reach them", part)
+			}
 		}
 		for _, s := range seen {
 			if s != "" && strings.Contains(all.String(), s) {

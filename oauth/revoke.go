@@ -62,9 +62,10 @@ func (e *Endpoint) Revoke(ctx context.Context, client *http.Client, token connec
 		// RFC 6749 section 2.3.1: form-encode both before Basic.
 		req.SetBasicAuth(url.QueryEscape(e.clientID), url.QueryEscape(secret))
 	}
+	secrets := e.secretForms(token)
 	resp, err := client.Do(req)
 	if err != nil {
-		return &TokenError{Op: "revoke", Err: scrub(httpx.RedactError(err))}
+		return &TokenError{Op: "revoke", Err: redactError(scrub(httpx.RedactError(err)), secrets)}
 	}
 	body, rerr := httpx.ReadBody(resp, maxRevokeBody)
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
@@ -80,8 +81,8 @@ func (e *Endpoint) Revoke(ctx context.Context, client *http.Client, token connec
 			ErrorDescription string `json:"error_description"`
 		}
 		if json.Unmarshal(body, &eb) == nil {
-			te.Code = sanitize(eb.Error, 64)
-			te.Description = sanitize(eb.ErrorDescription, maxDescription)
+			te.Code = redactText(eb.Error, secrets, 64)
+			te.Description = redactText(eb.ErrorDescription, secrets, maxDescription)
 		}
 	}
 	return te
