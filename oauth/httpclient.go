@@ -3,9 +3,12 @@ package oauth
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/connkit/connkit/internal/httpx"
@@ -61,7 +64,13 @@ type HTTPClientConfig struct {
 //   - every dial goes through the SSRF guard (unless cfg allows private
 //     networks or brings its own Transport);
 //   - 429 and 5xx answers (but 501) are retried with jittered backoff,
-//     honouring Retry-After up to RetryWaitMax; a failed dial is retried,
+//     honouring Retry-After up to RetryWaitMax, except for the grants whose
+//     credential is single-use (authorization_code: the code;
+//     refresh_token: a refresh token that may rotate), which are retried
+//     only on 429 and 503: a 500, 502 or 504 may come from a gateway whose
+//     upstream already consumed the code or rotated the refresh token, and
+//     replaying it would fail, or make the provider revoke the grant as
+//     reused; a failed dial is retried,
 //     while an error after the request may have reached the server is not
 //     (a token request must not be replayed blindly: authorization codes
 //     are single-use and refresh tokens may rotate);
@@ -98,11 +107,48 @@ func NewHTTPClient(cfg HTTPClientConfig) *http.Client {
 		CheckRetry:         tokenRetryPolicy(waitMax),
 		Logger:             cfg.Logger,
 	})
-	return &http.Client{Transport: rc.Transport, CheckRedirect: httpx.NoRedirect, Timeout: timeout}
+	return &http.Client{Transport: grantTransport{rc.Transport}, CheckRedirect: httpx.NoRedirect, Timeout: timeout}
 }
 
-// tokenRetryPolicy retries 429 and 5xx answers (but 501) whose Retry-After,
-// if any, is at most waitMax, and errors of a dial (the request never left).
+// singleUseKey marks, in a request's context, a token request whose grant
+// presents a single-use credential (see grantTransport).
+type singleUseKey struct{}
+
+// grantTransport reads the grant_type of form POSTs (token requests, from
+// their replayable body) and marks the request's context when the grant is
+// authorization_code or refresh_token, for tokenRetryPolicy.
+type grantTransport struct{ base http.RoundTripper }
+
+// maxGrantPeek bounds how much of a request body is read for its grant type.
+const maxGrantPeek = 64 << 10
+
+func (t grantTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost && req.GetBody != nil &&
+		strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		if body, err := req.GetBody(); err == nil {
+			b, _ := io.ReadAll(io.LimitReader(body, maxGrantPeek))
+			_ = body.Close()
+			if form, err := url.ParseQuery(string(b)); err == nil {
+				switch form.Get("grant_type") {
+				case "authorization_code", "refresh_token":
+					req = req.WithContext(context.WithValue(req.Context(), singleUseKey{}, true))
+				}
+			}
+		}
+	}
+	return t.base.RoundTrip(req)
+}
+
+// CloseIdleConnections closes the base transport's idle connections.
+func (t grantTransport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// tokenRetryPolicy retries 429 and 5xx answers (but 501; for a single-use
+// grant, see grantTransport, only 429 and 503) whose Retry-After, if any,
+// is at most waitMax, and errors of a dial (the request never left).
 func tokenRetryPolicy(waitMax time.Duration) func(context.Context, *http.Response, error) (bool, error) {
 	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		if ctx.Err() != nil {
@@ -112,6 +158,10 @@ func tokenRetryPolicy(waitMax time.Duration) func(context.Context, *http.Respons
 			return dialFailed(err), nil
 		}
 		if resp == nil || !httpx.RetryableStatus(resp.StatusCode) {
+			return false, nil
+		}
+		if single, _ := ctx.Value(singleUseKey{}).(bool); single &&
+			resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 			return false, nil
 		}
 		if d, ok := httpx.RetryAfter(resp.Header, time.Now()); ok && d > waitMax {

@@ -268,3 +268,73 @@ func TestHTTPClientTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestHTTPClientSingleUseGrantsNotReplayed: a token request presenting a
+// single-use credential (authorization_code, refresh_token) is not retried
+// after a 500, 502 or 504, which may come from a gateway whose upstream has
+// already consumed the code or rotated the refresh token; 503 and 429 are
+// still retried, and other grants keep retrying every 5xx but 501.
+func TestHTTPClientSingleUseGrantsNotReplayed(t *testing.T) {
+	for _, tc := range []struct {
+		grant    string
+		status   int
+		attempts int
+	}{
+		{"authorization_code", 502, 1},
+		{"authorization_code", 504, 1},
+		{"authorization_code", 500, 1},
+		{"authorization_code", 503, 3},
+		{"refresh_token", 502, 1},
+		{"refresh_token", 504, 1},
+		{"refresh_token", 500, 1},
+		{"refresh_token", 503, 3},
+		{"refresh_token", 429, 3},
+		{"client_credentials", 502, 3},
+		{"client_credentials", 504, 3},
+		{"client_credentials", 500, 3},
+	} {
+		t.Run(fmt.Sprintf("%s/%d", tc.grant, tc.status), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := ccServer(t, oauthtest.Config{})
+				srv.FailToken(-1, oauthtest.Fault{GrantType: tc.grant, Status: tc.status})
+				client := oauth.NewHTTPClient(oauth.HTTPClientConfig{Transport: srv.Transport()})
+				resp, err := client.PostForm(srv.TokenURL(), map[string][]string{"grant_type": {tc.grant}, "code": {"c"}, "refresh_token": {"r"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tc.status {
+					t.Errorf("status = %d", resp.StatusCode)
+				}
+				if n := srv.Calls(oauthtest.PathToken); n != tc.attempts {
+					t.Errorf("attempts = %d, want %d", n, tc.attempts)
+				}
+			})
+		})
+	}
+}
+
+// TestRefreshNotReplayedAfterGatewayError: through the Endpoint, a refresh
+// answered 502 is tried once, and the error is temporary.
+func TestRefreshNotReplayedAfterGatewayError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fx := newFlowFx(t, flowFxOptions{})
+		fx.connect(fx.ref)
+		tok := fx.token(fx.ref)
+		ep, err := oauth.NewEndpoint(&fx.typ, connection.ValuesOf(map[string]string{
+			connection.FieldClientID: fxClientID, connection.FieldClientSecret: fxClientSecret}), fxRedirectURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.srv.FailToken(-1, oauthtest.Fault{GrantType: oauthtest.GrantRefreshToken, Status: 502})
+		before := fx.tokenCalls()
+		_, _, err = ep.Refresh(context.Background(), fx.flow.HTTPClient(), tok.RefreshToken)
+		var te *oauth.TokenError
+		if !errors.As(err, &te) || te.StatusCode != 502 || !te.Temporary() {
+			t.Errorf("Refresh = %v", err)
+		}
+		if n := fx.tokenCalls() - before; n != 1 {
+			t.Errorf("refresh attempts = %d, want 1", n)
+		}
+	})
+}
