@@ -70,8 +70,8 @@ type FlowConfig struct {
 	// connection with an issuer, the flow uses the server's metadata (from
 	// Metadata, else discovered with [Discover] and cached for MetadataTTL):
 	// its endpoints fill the authorize, token and revocation URLs the
-	// connection does not set itself, its PKCE methods adjust the one
-	// used, the issuer is checked against the callback's iss parameter
+	// connection does not set itself, its PKCE methods can upgrade a
+	// type's plain to S256 (never the other way), the issuer is checked against the callback's iss parameter
 	// (RFC 9207), which is required when the metadata says the server
 	// sends it.
 	Issuer func(res *template.Resolution) string

@@ -21,22 +21,17 @@ func newVerifier() string { return oauth2.GenerateVerifier() }
 // challenge of RFC 7636 section 4.2.
 func s256Challenge(verifier string) string { return oauth2.S256ChallengeFromVerifier(verifier) }
 
-// pkceMethod returns the method a CONNECT uses: the type's, adjusted to
-// what the provider's metadata says it supports. A provider announcing only
-// plain gets plain (better than nothing); one announcing methods but
-// neither S256 nor plain gets the type's choice (servers ignore parameters
-// they do not understand). Without metadata the type's choice stands.
+// pkceMethod returns the method a CONNECT uses: the type's, never weakened
+// by metadata. S256 stays S256 even when the metadata lists only plain
+// (RFC 9700 section 2.1.1 asks for S256, servers ignore parameters they do
+// not support, and discovered metadata may be influenced by a tenant), and a
+// type declaring plain gets S256 when the metadata lists S256 (RFC 7636
+// section 4.2: a client able to use S256 must use it). PKCEOff stays off.
+// Without metadata the type's choice stands.
 func pkceMethod(o *connection.OAuth2, md *Metadata) connection.PKCEMethod {
 	m := o.PKCEOrDefault()
-	if m == connection.PKCEOff || md == nil || len(md.CodeChallengeMethodsSupported) == 0 {
-		return m
-	}
-	supported := md.CodeChallengeMethodsSupported
-	if slices.Contains(supported, string(m)) {
-		return m
-	}
-	if m == connection.PKCES256 && slices.Contains(supported, string(connection.PKCEPlain)) {
-		return connection.PKCEPlain
+	if m == connection.PKCEPlain && md != nil && slices.Contains(md.CodeChallengeMethodsSupported, string(connection.PKCES256)) {
+		return connection.PKCES256
 	}
 	return m
 }

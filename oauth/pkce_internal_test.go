@@ -65,11 +65,17 @@ func TestPKCEMethodFromMetadata(t *testing.T) {
 	}{
 		{"", nil, connection.PKCES256},
 		{"", []string{"S256"}, connection.PKCES256},
-		{"", []string{"plain"}, connection.PKCEPlain},
+		// Never downgraded to plain (L5): metadata may be a tenant's.
+		{"", []string{"plain"}, connection.PKCES256},
+		{connection.PKCES256, []string{"plain"}, connection.PKCES256},
 		{"", []string{"S256", "plain"}, connection.PKCES256},
 		{"", []string{"other"}, connection.PKCES256},
-		{connection.PKCEPlain, []string{"S256", "plain"}, connection.PKCEPlain},
+		// Upgraded to S256 when the server supports it (RFC 7636 4.2).
+		{connection.PKCEPlain, []string{"S256", "plain"}, connection.PKCES256},
+		{connection.PKCEPlain, []string{"plain"}, connection.PKCEPlain},
+		{connection.PKCEPlain, nil, connection.PKCEPlain},
 		{connection.PKCEOff, []string{"S256"}, connection.PKCEOff},
+		{connection.PKCEOff, []string{"plain"}, connection.PKCEOff},
 	} {
 		o := &connection.OAuth2{PKCE: tc.typ}
 		if got := pkceMethod(o, &Metadata{CodeChallengeMethodsSupported: tc.supported}); got != tc.want {
