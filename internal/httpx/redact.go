@@ -3,6 +3,7 @@ package httpx
 import (
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -56,6 +57,10 @@ func redactQuery(raw string) string {
 // *url.Error keeps working; other errors whose message contains a URL are
 // wrapped in an error with a redacted message. errors.Is and errors.As see
 // the original chain in both cases. A nil err returns nil.
+//
+// In free text only absolute URLs (scheme://...) are recognised; the URL of
+// a *url.Error is redacted wherever the error sits in the chain, whatever
+// its form (relative, or not even parseable).
 func RedactError(err error) error {
 	if err == nil {
 		return nil
@@ -64,11 +69,42 @@ func RedactError(err error) error {
 		return &url.Error{Op: ue.Op, URL: redactURLString(ue.URL), Err: RedactError(ue.Err)}
 	}
 	msg := err.Error()
-	red := redactText(msg)
+	red := msg
+	var pairs []string // old, new: each URL as (*url.Error).Error quotes it, then bare
+	eachURLError(err, func(ue *url.Error) {
+		if r := redactURLString(ue.URL); ue.URL != "" && r != ue.URL {
+			pairs = append(pairs, strconv.Quote(ue.URL), strconv.Quote(r), ue.URL, r)
+		}
+	})
+	if pairs != nil {
+		// One pass, so that no replacement is itself replaced again.
+		red = strings.NewReplacer(pairs...).Replace(red)
+	}
+	red = redactText(red)
 	if red == msg {
 		return err
 	}
 	return &redactedError{msg: red, err: err}
+}
+
+// eachURLError calls f for every *url.Error in err's chain (tree).
+func eachURLError(err error, f func(*url.Error)) {
+	for err != nil {
+		if ue, ok := err.(*url.Error); ok {
+			f(ue)
+		}
+		switch e := err.(type) {
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				eachURLError(inner, f)
+			}
+			return
+		default:
+			return
+		}
+	}
 }
 
 // redactedError carries a redacted message for an error whose own message
@@ -87,14 +123,27 @@ func (e *redactedError) Timeout() bool {
 	return errors.As(e.err, &t) && t.Timeout()
 }
 
-// redactURLString redacts a URL given as a string, falling back to text
-// redaction when it does not parse.
+// redactURLString redacts a URL given as a string (see [RedactURL]). One
+// that does not parse keeps what precedes its query and fragment, less any
+// userinfo after "//", and loses the rest to REDACTED.
 func redactURLString(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return redactText(s)
+	if u, err := url.Parse(s); err == nil {
+		return RedactURL(u)
 	}
-	return RedactURL(u)
+	head, tail := s, ""
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		head, tail = s[:i], s[i:i+1]+Redacted
+	}
+	if i := strings.Index(head, "//"); i >= 0 {
+		auth := head[i+2:]
+		if end := strings.IndexByte(auth, '/'); end >= 0 {
+			auth = auth[:end]
+		}
+		if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+			head = head[:i+2] + head[i+2+at+1:]
+		}
+	}
+	return head + tail
 }
 
 // redactText redacts every absolute URL (scheme://...) inside free text.
@@ -137,7 +186,11 @@ func redactText(s string) string {
 // parse: keep scheme and host, drop userinfo, path, query and fragment.
 func cutSecrets(tok string) string {
 	scheme, rest, _ := strings.Cut(tok, "://")
-	if at := strings.LastIndex(strings.SplitN(rest, "/", 2)[0], "@"); at >= 0 {
+	auth := rest // userinfo can only be in the authority
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		auth = rest[:i]
+	}
+	if at := strings.LastIndex(auth, "@"); at >= 0 {
 		rest = rest[at+1:]
 	}
 	host := rest

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -55,6 +56,7 @@ func TestRedactText(t *testing.T) {
 		{"bad http://a.test/%zz?k=SENTINEL end", "bad http://a.test/REDACTED end"},
 		{"odd ://host/?k=SENTINEL", "odd ://host/REDACTED"},
 		{"creds https://u:SENTINEL@h.test/", "creds https://h.test/"},
+		{"unparseable 0://?@&key=SENTINEL end", "unparseable 0:///REDACTED end"}, // "@" in the query is not userinfo
 	}
 	for _, tt := range tests {
 		if got := redactText(tt.in); got != tt.want {
@@ -133,6 +135,38 @@ func TestRedactErrorWrapped(t *testing.T) {
 	plain := errors.New("nothing secret")
 	if RedactError(plain) != plain {
 		t.Error("RedactError rewrapped an error without URLs")
+	}
+}
+
+// The URL of a *url.Error is redacted whatever its form and wherever the
+// error sits in the chain.
+func TestRedactErrorURLForms(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"unparseable URL", &url.Error{Op: "Get", URL: "%zz?key=" + sentinel, Err: io.EOF},
+			`Get "%zz?REDACTED": EOF`},
+		{"unparseable URL with userinfo", &url.Error{Op: "Get", URL: "http://u:" + sentinel + "@h%zz/p?k=" + sentinel, Err: io.EOF},
+			`Get "http://h%zz/p?REDACTED": EOF`},
+		{"wrapped relative URL", fmt.Errorf("oauth: %w", &url.Error{Op: "Post", URL: "/token?code=" + sentinel, Err: io.EOF}),
+			`oauth: Post "/token?code=REDACTED": EOF`},
+		{"wrapped URL that needs quoting", fmt.Errorf("oauth: %w", &url.Error{Op: "Get", URL: "/a\"b?code=" + sentinel, Err: io.EOF}),
+			`oauth: Get "/a%22b?code=REDACTED": EOF`},
+		{"joined", errors.Join(io.ErrUnexpectedEOF, &url.Error{Op: "Get", URL: "?t=" + sentinel, Err: io.EOF}),
+			"unexpected EOF\nGet \"?t=REDACTED\": EOF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := RedactError(tt.err)
+			if got.Error() != tt.want {
+				t.Errorf("RedactError = %q, want %q", got, tt.want)
+			}
+			if !errors.Is(got, io.EOF) {
+				t.Errorf("RedactError lost the chain")
+			}
+		})
 	}
 }
 

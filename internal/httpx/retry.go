@@ -87,7 +87,9 @@ type RetryConfig struct {
 //   - Errors from the returned client are *url.Error values that carry the
 //     request URL: pass them through [RedactError] before logging them.
 //
-// CloseIdleConnections on the client closes base's idle connections.
+// CloseIdleConnections on the client closes base's idle connections; a
+// failed request does not (go-retryablehttp would, and base is usually
+// shared by many clients).
 func NewRetryingClient(base http.RoundTripper, cfg RetryConfig) *http.Client {
 	if base == nil {
 		base = NewTransport(Config{})
@@ -101,8 +103,11 @@ func NewRetryingClient(base http.RoundTripper, cfg RetryConfig) *http.Client {
 	t := &retryTransport{
 		base: base,
 		// The inner client never follows redirects: the outer client
-		// does, with the caller's CheckRedirect.
-		inner:      &http.Client{Transport: base, CheckRedirect: NoRedirect},
+		// does, with the caller's CheckRedirect. Nor can it close base's
+		// idle connections, as go-retryablehttp does after a failed
+		// request: base is shared by every connection of a host, and one
+		// failing API must not empty the pool of all the others.
+		inner:      &http.Client{Transport: keepIdle{base}, CheckRedirect: NoRedirect},
 		retryMax:   max(retryMax, 0),
 		wmin:       wmin,
 		wmax:       wmax,
@@ -171,7 +176,8 @@ type retryTransport struct {
 // for every attempt (the retryablehttp references below are to v0.7.8's
 // client.go), without its per-request setup: the request is not wrapped,
 // there is no inner *http.Client call, and nothing is formatted for a
-// logger that discards it.
+// logger that discards it. Unlike Client.Do, it never closes base's idle
+// connections when a request fails (see keepIdle).
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.retryMax <= 0 || !t.canRetry(req) {
 		return t.base.RoundTrip(req)
@@ -201,7 +207,6 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil && checkErr == nil {
 			return resp, nil
 		}
-		t.inner.CloseIdleConnections()
 		if checkErr != nil {
 			err = checkErr
 		}
@@ -224,7 +229,6 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	select {
 	case <-ctx.Done():
 		timer.Stop()
-		t.inner.CloseIdleConnections()
 		return nil, ctx.Err()
 	case <-timer.C:
 	}
@@ -280,6 +284,13 @@ func (t *retryTransport) CloseIdleConnections() {
 		c.CloseIdleConnections()
 	}
 }
+
+// keepIdle hides base's CloseIdleConnections from the inner client (and so
+// from go-retryablehttp), which would otherwise close every idle connection
+// of the shared base after each failed request.
+type keepIdle struct{ base http.RoundTripper }
+
+func (k keepIdle) RoundTrip(req *http.Request) (*http.Response, error) { return k.base.RoundTrip(req) }
 
 // continuedLogger is the logger of the go-retryablehttp client that runs
 // the attempts after the first: the request's "performing request" record
@@ -536,10 +547,15 @@ func Backoff(wmin, wmax time.Duration, attempt int, resp *http.Response) time.Du
 	return max(d, wmin)
 }
 
+// MaxRetryAfter caps what [RetryAfter] returns: a server asking for a
+// longer wait, in either form, is read as asking for a year.
+const MaxRetryAfter = 365 * 24 * time.Hour
+
 // RetryAfter parses a Retry-After header in either form: delay-seconds
 // ("120") or an HTTP-date ("Fri, 31 Dec 1999 23:59:59 GMT", relative to
 // now; a date in the past is zero). ok is false when the header is absent
-// or malformed.
+// or malformed (a negative delay included). When ok, d is within
+// [0, MaxRetryAfter].
 func RetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
@@ -549,16 +565,15 @@ func RetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
 		if secs < 0 {
 			return 0, false
 		}
-		if secs > int64(365*24*time.Hour/time.Second) {
-			secs = int64(365 * 24 * time.Hour / time.Second)
-		}
-		return time.Duration(secs) * time.Second, true
+		return time.Duration(min(secs, int64(MaxRetryAfter/time.Second))) * time.Second, true
+	} else if errors.Is(err, strconv.ErrRange) && v[0] != '-' {
+		return MaxRetryAfter, true // more seconds than an int64 holds
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {
 		return 0, false
 	}
-	return max(t.Sub(now), 0), true
+	return min(max(t.Sub(now), 0), MaxRetryAfter), true
 }
 
 func hasBody(req *http.Request) bool {

@@ -391,7 +391,10 @@ func TestRetryAfterHeader(t *testing.T) {
 		{"Sunday, 01-Mar-26 12:01:00 GMT", time.Minute, true}, // RFC 850
 		{"Sun Mar  1 12:00:10 2026", 10 * time.Second, true},  // ANSI C
 		{"Sun, 01 Mar 2026 11:00:00 GMT", 0, true},            // past
-		{"99999999999999", 365 * 24 * time.Hour, true},
+		{"99999999999999", MaxRetryAfter, true},
+		{"99999999999999999999", MaxRetryAfter, true}, // beyond int64
+		{"-99999999999999999999", 0, false},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", MaxRetryAfter, true},
 	}
 	for _, tt := range tests {
 		h := http.Header{}
