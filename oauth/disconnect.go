@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,7 +32,11 @@ type DisconnectResult struct {
 }
 
 // Disconnect ends the connection at ref: it stops refreshing it
-// (Scheduler.Unschedule), deletes its token set and the metadata the
+// (Scheduler.Unschedule), waits for a refresh in progress in any process to
+// end (by taking the connection's refresh lease, for up to
+// [DefaultLeaseTTL]; a refresh still running then revokes the token set it
+// obtains when it finds the connection disconnected), deletes its token set
+// and the metadata the
 // provider returned from the store (the record, its values, its stable id
 // and its log stay, so a later CONNECT works and keeps them), and then, when
 // the type declares a revocation URL, revokes the tokens at the provider
@@ -67,7 +72,14 @@ func (f *Flow) Disconnect(ctx context.Context, ref connection.Ref) (*DisconnectR
 	if cs != nil && cs.res != nil && cs.res.Variable.Type.OAuth2 != nil {
 		managed = managedMetadataKeys(cs.res.Variable.Type.OAuth2)
 	}
+	var release func()
+	if c.Token != nil {
+		release = f.holdRefreshLease(ctx, c.ID)
+	}
 	tok, opened, deleted, err := f.deleteToken(ctx, c, managed)
+	if release != nil {
+		release()
+	}
 	if err != nil {
 		f.journal.record(ctx, c.ID, ref, slog.LevelError, EventDisconnected, "DISCONNECT failed: tokens not deleted", errorAttrs("delete", err))
 		return nil, err
@@ -121,6 +133,46 @@ func (f *Flow) Disconnect(ctx context.Context, ref connection.Ref) (*DisconnectR
 			errorAttrs("revoke", out.RevokeErr))
 	}
 	return out, nil
+}
+
+// disconnectLeaseWait bounds how long DISCONNECT waits for a refresh in
+// progress to release the connection's refresh lease; a refresh holds it
+// for at most its LeaseTTL (DefaultLeaseTTL unless configured otherwise),
+// longer only while the store refuses its writes.
+const disconnectLeaseWait = DefaultLeaseTTL
+
+// holdRefreshLease takes the refresh lease of connection id (the key and
+// lease protocol of the refresh, under an owner of its own), waiting while
+// a refresh holds it, so that the token set DISCONNECT deletes and revokes
+// is not replaced meanwhile by one no one would revoke. It gives up after
+// disconnectLeaseWait, or at once on a store error, and goes on without the
+// lease: DISCONNECT never fails for want of it. The returned func releases
+// the lease.
+func (f *Flow) holdRefreshLease(ctx context.Context, id string) (release func()) {
+	key, owner := leaseKey(id), "connkit-disconnect-"+rand.Text()
+	wctx, cancel := context.WithTimeout(ctx, disconnectLeaseWait)
+	defer cancel()
+	for n := 0; ; n++ {
+		_, err := f.store.AcquireLease(wctx, key, owner, DefaultLeaseTTL)
+		if err == nil {
+			return func() {
+				rctx, cancel := bookkeeping(ctx)
+				defer cancel()
+				if err := f.store.ReleaseLease(rctx, key, owner); err != nil {
+					f.logger.WarnContext(ctx, "connkit: cannot release a refresh lease; it expires by itself", "connection", id, "error", err)
+				}
+			}
+		}
+		if !errors.Is(err, store.ErrLeaseHeld) {
+			f.logger.WarnContext(ctx, "connkit: DISCONNECT cannot take the refresh lease; deleting without it", "connection", id, "error", err)
+			return func() {}
+		}
+		if sleep(wctx, backoff(leaseWaitMin, leaseWaitMax, n, randomJitter)) != nil {
+			f.logger.WarnContext(ctx, "connkit: a refresh still holds the lease; DISCONNECT deletes without it (the refresh revokes what it obtains)",
+				"connection", id)
+			return func() {}
+		}
+	}
 }
 
 func withHint(a map[string]string, hint string) map[string]string {

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"sync"
 	"time"
 
 	"github.com/connkit/connkit/connection"
@@ -66,9 +67,71 @@ type Event struct {
 	At time.Time
 }
 
-// emit calls the host's hook, if any.
+// eventQueueLen bounds the events waiting for the host's hook.
+const eventQueueLen = 1024
+
+// eventQueue hands events to the host's hook, in order, from one goroutine
+// (started with the first event), so that a slow or blocked hook never holds
+// up a refresh: while the queue is full, events are dropped and logged.
+type eventQueue struct {
+	hook    func(Event)
+	mu      sync.Mutex
+	ch      chan Event
+	started bool
+	closed  bool
+	done    chan struct{} // closed when every queued event was delivered after close
+}
+
+func (q *eventQueue) init(hook func(Event)) {
+	q.hook = hook
+	q.done = make(chan struct{})
+	if hook != nil {
+		q.ch = make(chan Event, eventQueueLen)
+	}
+}
+
+// close ends the queue once nothing emits any more: the delivering
+// goroutine returns after the last queued event.
+func (q *eventQueue) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return
+	}
+	q.closed = true
+	if q.started {
+		close(q.ch)
+	} else {
+		close(q.done)
+	}
+}
+
+// emit queues an event for the host's hook, if any. It never blocks.
 func (t *Tokens) emit(e Event) {
-	if t.events != nil {
-		t.events(e)
+	q := &t.evq
+	if q.hook == nil {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		t.logger.Warn("connkit: event after the token sources closed; not delivered", "kind", e.Kind.String(), "connection", e.ConnectionID)
+		return
+	}
+	if !q.started {
+		q.started = true
+		go q.deliver()
+	}
+	select {
+	case q.ch <- e:
+	default:
+		t.logger.Warn("connkit: the Events hook is too slow; an event was dropped", "kind", e.Kind.String(), "connection", e.ConnectionID)
+	}
+}
+
+func (q *eventQueue) deliver() {
+	defer close(q.done)
+	for e := range q.ch {
+		q.hook(e)
 	}
 }

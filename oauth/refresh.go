@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -52,11 +51,11 @@ const maxCAS = 16
 
 func leaseKey(connID string) string { return "refresh:" + connID }
 
-// run is one refresh of one connection.
+// run is one refresh of one connection. Its methods take the run's context
+// (bounded by the refresh timeout) as their first argument.
 type run struct {
 	s         *TokenSource
 	t         *Tokens
-	ctx       context.Context
 	rejected  connection.Secret
 	keepAlive time.Duration
 	base      *cachedToken // the cached token when the run started
@@ -64,7 +63,11 @@ type run struct {
 	res      *template.Resolution
 	settings *connection.OAuth2
 	id       string
-	cc       bool // client credentials grant
+	cc       bool      // client credentials grant
+	ep       *Endpoint // built once needed (see endpoint)
+	// post collects aftermath found along the way (such as revoking a set
+	// that could not be kept); it runs before the result's own post.
+	post []func()
 }
 
 // runResult is what a run hands back to TokenSource.fly.
@@ -89,9 +92,9 @@ type candidate struct {
 	tok Token
 	// envelope is tok's sealed form: as stored, or as it waits to be.
 	envelope []byte
-	// base is the envelope in the store, which a write must replace (nil
-	// when the store holds no token set).
-	base []byte
+	// base is the set in the store, which a write must replace (nil when
+	// the store holds no token set).
+	base *baseSet
 	// pending is set when tok is this process's unwritten token set.
 	pending *pendingSet
 	// empty: the store holds no token set (client credentials only).
@@ -104,11 +107,19 @@ func (c *candidate) valid(now time.Time) bool {
 }
 
 // refresh runs the protocol and returns its result.
-func (r *run) refresh() runResult {
+func (r *run) refresh(ctx context.Context) runResult {
+	o := r.protocol(ctx)
+	if len(r.post) > 0 {
+		o.post = append(r.post, o.post...)
+	}
+	return o
+}
+
+func (r *run) protocol(ctx context.Context) runResult {
 	if err := r.s.ref.Validate(); err != nil {
 		return runResult{err: err}
 	}
-	res, err := r.t.resolver.Resolve(r.ctx, r.s.ref)
+	res, err := r.t.resolver.Resolve(ctx, r.s.ref)
 	if err != nil {
 		return runResult{err: fmt.Errorf("oauth: resolve connection %s: %w", r.s.ref, err)}
 	}
@@ -119,29 +130,42 @@ func (r *run) refresh() runResult {
 	r.s.setID(r.id)
 	if r.settings.GrantOrDefault() == connection.GrantClientCredentials {
 		r.cc = true
-		return r.clientCredentials()
+		return r.clientCredentials(ctx)
 	}
-	return r.refreshGrant()
+	return r.refreshGrant(ctx)
+}
+
+// endpoint returns the connection's token endpoint, built on first use from
+// the resolved values.
+func (r *run) endpoint() (*Endpoint, error) {
+	if r.ep == nil {
+		ep, err := endpointFor(r.res, "", r.t.allowPrivate)
+		if err != nil {
+			return nil, err
+		}
+		r.ep = ep
+	}
+	return r.ep, nil
 }
 
 // refreshGrant is the protocol for connections holding a refresh token.
-func (r *run) refreshGrant() runResult {
+func (r *run) refreshGrant(ctx context.Context) runResult {
 	if r.id == "" {
 		return r.notConnected()
 	}
-	c, cand, err := r.load()
+	c, cand, err := r.load(ctx)
 	if err != nil {
 		return r.readFailed(err)
 	}
 	if cand.pending == nil && !r.need(cand) {
 		return r.adopt(cand)
 	}
-	c, cand, o := r.lock(c, cand)
+	c, cand, o := r.lock(ctx, c, cand)
 	if o != nil {
 		return *o
 	}
 	if cand.pending != nil {
-		if c, cand, err = r.flush(c, cand); err != nil {
+		if c, cand, err = r.flush(ctx, c, cand); err != nil {
 			return r.readFailed(err)
 		}
 	}
@@ -149,29 +173,29 @@ func (r *run) refreshGrant() runResult {
 		return r.adopt(cand)
 	}
 	if cand.tok.RefreshToken.IsZero() {
-		return r.noRefreshToken(c, cand)
+		return r.noRefreshToken(ctx, c, cand)
 	}
-	ep, err := endpointFor(r.res, "", false)
+	ep, err := r.endpoint()
 	if err != nil {
-		return r.providerFailed(c, cand, err)
+		return r.providerFailed(ctx, c, cand, err)
 	}
-	tok, ot, err := ep.Refresh(r.ctx, r.t.client, cand.tok.RefreshToken)
+	tok, ot, err := ep.Refresh(ctx, r.t.client, cand.tok.RefreshToken)
 	if err != nil {
-		return r.providerFailed(c, cand, err)
+		return r.providerFailed(ctx, c, cand, err)
 	}
-	return r.save(c, cand, r.rebase(tok), ep.ExtraFields(ot))
+	return r.save(ctx, c, cand, r.rebase(tok), ep.ExtraFields(ot))
 }
 
 // clientCredentials obtains a new token with the client credentials grant
 // when the stored (or cached) one is due. Connections with a stored record
 // share their token through the store under the lease, as refreshes do; a
 // connection without a record keeps its token in memory only.
-func (r *run) clientCredentials() runResult {
+func (r *run) clientCredentials(ctx context.Context) runResult {
 	var c *store.Connection
 	var cand *candidate
 	if r.id != "" {
 		var err error
-		c, cand, err = r.load()
+		c, cand, err = r.load(ctx)
 		switch {
 		case errors.Is(err, ErrNotConnected):
 			c, cand = nil, nil // the record vanished: memory only
@@ -181,7 +205,7 @@ func (r *run) clientCredentials() runResult {
 			return r.adopt(cand)
 		default:
 			var o *runResult
-			if c, cand, o = r.lock(c, cand); o != nil {
+			if c, cand, o = r.lock(ctx, c, cand); o != nil {
 				return *o
 			}
 			if !r.need(cand) {
@@ -189,25 +213,25 @@ func (r *run) clientCredentials() runResult {
 			}
 		}
 	}
-	ep, err := endpointFor(r.res, "", false)
+	ep, err := r.endpoint()
 	if err != nil {
-		return r.providerFailed(c, cand, err)
+		return r.providerFailed(ctx, c, cand, err)
 	}
-	tok, ot, err := ep.ClientCredentials(r.ctx, r.t.client)
+	tok, ot, err := ep.ClientCredentials(ctx, r.t.client)
 	if err != nil {
-		return r.providerFailed(c, cand, err)
+		return r.providerFailed(ctx, c, cand, err)
 	}
 	tok = r.rebase(tok)
 	if c == nil {
 		e := newCached(tok, r.t.refreshAt(tok, r.settings), nil)
-		return runResult{cached: e, post: r.succeeded(tok, false, false)}
+		return runResult{cached: e, post: r.succeeded(ctx, tok, false, false)}
 	}
-	return r.save(c, cand, tok, ep.ExtraFields(ot))
+	return r.save(ctx, c, cand, tok, ep.ExtraFields(ot))
 }
 
 // load reads the stored record and the candidate token set in it.
-func (r *run) load() (*store.Connection, *candidate, error) {
-	c, err := r.t.store.GetConnectionByID(r.ctx, r.id)
+func (r *run) load(ctx context.Context) (*store.Connection, *candidate, error) {
+	c, err := r.t.store.GetConnectionByID(ctx, r.id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, fmt.Errorf("oauth: connection %s: %w", r.s.ref, ErrNotConnected)
 	}
@@ -223,21 +247,24 @@ func (r *run) load() (*store.Connection, *candidate, error) {
 
 // candidate returns the token set to work with: this process's unwritten set
 // when the store still holds the one it replaces, otherwise the stored one.
+// Sets are told apart by what they hold, not by their envelopes: store.Rewrap
+// may have sealed the stored set again under another key.
 func (r *run) candidate(c *store.Connection) (*candidate, error) {
 	var stored []byte
 	if c.Token != nil {
 		stored = c.Token.Sealed
 	}
+	found := r.stored(c.Token)
 	if p := r.s.pendingSet(); p != nil {
 		switch {
-		case p.sealed != nil && bytes.Equal(stored, p.sealed.Sealed):
+		case p.sealed != nil && found.is(&baseSet{env: p.sealed.Sealed, tok: p.tok}):
 			r.s.clearPending(p) // written after all
-		case bytes.Equal(stored, p.base):
+		case found.is(p.base):
 			envelope := []byte(nil)
 			if p.sealed != nil {
 				envelope = p.sealed.Sealed
 			}
-			return &candidate{tok: p.tok, envelope: envelope, base: stored, pending: p}, nil
+			return &candidate{tok: p.tok, envelope: envelope, base: &baseSet{env: stored, tok: p.base.tok}, pending: p}, nil
 		default:
 			// Another token set was stored (a new CONNECT, or a
 			// DISCONNECT): it wins over ours.
@@ -252,11 +279,11 @@ func (r *run) candidate(c *store.Connection) (*candidate, error) {
 		}
 		return nil, fmt.Errorf("oauth: connection %s: %w", r.s.ref, ErrNotConnected)
 	}
-	tok, err := OpenToken(r.t.sealer, c.ID, c.Token)
+	tok, err := found.open()
 	if err != nil {
 		return nil, err
 	}
-	return &candidate{tok: tok, envelope: stored, base: stored}, nil
+	return &candidate{tok: tok, envelope: stored, base: &baseSet{env: stored, tok: tok}}, nil
 }
 
 // need reports whether cand must be refreshed now.
@@ -281,7 +308,7 @@ func (r *run) need(cand *candidate) bool {
 // the cached due time is kept, so that the jitter drawn for it stands.
 func (r *run) refreshAt(cand *candidate) time.Time {
 	if cand.refreshAt.IsZero() {
-		if r.base != nil && len(cand.envelope) > 0 && bytes.Equal(r.base.envelope, cand.envelope) {
+		if r.base != nil && r.base.isSet(&cand.tok) {
 			cand.refreshAt = r.base.refreshAt
 		} else {
 			cand.refreshAt = r.t.refreshAt(cand.tok, r.settings)
@@ -318,10 +345,17 @@ func (r *run) rebase(tok Token) Token {
 // it, lock waits with backoff and re-reads the store each time: if the
 // holder stored a fresh token set, that one is used (o is then the
 // result). Once the lease is taken the record is read again.
-func (r *run) lock(c *store.Connection, cand *candidate) (*store.Connection, *candidate, *runResult) {
+func (r *run) lock(ctx context.Context, c *store.Connection, cand *candidate) (*store.Connection, *candidate, *runResult) {
 	key := leaseKey(r.id)
+	// A release of this process's lease by an earlier refresh may still be
+	// under way; taking the lease (as the same owner) before it is done
+	// would have it released under this refresh.
+	if err := r.s.waitRelease(ctx); err != nil {
+		o := r.readFailed(fmt.Errorf("oauth: refresh connection %s: %w", r.s.ref, err))
+		return nil, nil, &o
+	}
 	for n := 0; ; n++ {
-		_, err := r.t.store.AcquireLease(r.ctx, key, r.t.owner, r.t.leaseTTL)
+		_, err := r.t.store.AcquireLease(ctx, key, r.t.owner, r.t.leaseTTL)
 		if err == nil {
 			break
 		}
@@ -329,14 +363,14 @@ func (r *run) lock(c *store.Connection, cand *candidate) (*store.Connection, *ca
 			o := r.readFailed(fmt.Errorf("oauth: take refresh lease of connection %s: %w", r.s.ref, err))
 			return nil, nil, &o
 		}
-		if err := sleep(r.ctx, backoff(leaseWaitMin, leaseWaitMax, n, r.t.jitter)); err != nil {
+		if err := sleep(ctx, backoff(leaseWaitMin, leaseWaitMax, n, r.t.jitter)); err != nil {
 			o := r.readFailed(fmt.Errorf("oauth: refresh connection %s: another process holds the refresh lease: %w (%w)", r.s.ref, store.ErrLeaseHeld, err))
 			if cand.valid(r.t.now()) {
 				o.cached = newCached(cand.tok, r.refreshAt(cand), cand.envelope)
 			}
 			return nil, nil, &o
 		}
-		c2, cand2, err := r.load()
+		c2, cand2, err := r.load(ctx)
 		if err != nil {
 			o := r.readFailed(err)
 			return nil, nil, &o
@@ -348,7 +382,7 @@ func (r *run) lock(c *store.Connection, cand *candidate) (*store.Connection, *ca
 		}
 	}
 	r.s.setLease()
-	c, cand, err := r.load()
+	c, cand, err := r.load(ctx)
 	if err != nil {
 		o := r.readFailed(err)
 		return nil, nil, &o
@@ -370,7 +404,7 @@ func (r *run) adopt(cand *candidate) runResult {
 }
 
 // succeeded are the log records and events of a new token set.
-func (r *run) succeeded(tok Token, rotated, recovered bool) []func() {
+func (r *run) succeeded(ctx context.Context, tok Token, rotated, recovered bool) []func() {
 	failing := r.s.isFailing()
 	attrs := map[string]string{
 		"expires_at": tok.Expiry.UTC().Format(time.RFC3339),
@@ -381,13 +415,13 @@ func (r *run) succeeded(tok Token, rotated, recovered bool) []func() {
 		msg = "client credentials token renewed"
 	}
 	post := []func(){
-		func() { r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelInfo, EventRefreshed, msg, attrs) },
+		func() { r.t.journal.record(ctx, r.id, r.s.ref, slog.LevelInfo, EventRefreshed, msg, attrs) },
 		r.event(Refreshed, msg, nil),
 	}
 	if failing || recovered {
 		post = append(post,
 			func() {
-				r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelInfo, EventRecovered, "refresh works again", nil)
+				r.t.journal.record(ctx, r.id, r.s.ref, slog.LevelInfo, EventRecovered, "refresh works again", nil)
 			},
 			r.event(Recovered, "refresh works again", nil))
 	}
@@ -419,25 +453,18 @@ func (r *run) unschedule() func() {
 	}
 }
 
-// bookkeeping returns a context for writes after the refresh proper: the
-// run's values, its own short timeout.
-func (r *run) bookkeeping() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(r.ctx), bookkeepingTimeout)
-}
-
-// withCtx returns a copy of r using ctx.
-func (r *run) withCtx(ctx context.Context) *run {
-	c := *r
-	c.ctx = ctx
-	return &c
+// bookkeeping returns a context for writes after the refresh proper: ctx's
+// values, its own short timeout.
+func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 }
 
 // releaseLease frees the connection's refresh lease.
-func (r *run) releaseLease() {
+func (r *run) releaseLease(ctx context.Context) {
 	if r.id == "" {
 		return
 	}
-	ctx, cancel := r.bookkeeping()
+	ctx, cancel := bookkeeping(ctx)
 	defer cancel()
 	if err := r.t.store.ReleaseLease(ctx, leaseKey(r.id), r.t.owner); err != nil {
 		r.t.logger.Warn("connkit: cannot release a refresh lease; it expires by itself", "connection", r.id, "error", err)

@@ -363,28 +363,8 @@ func (t *Tokens) transientSource(ref connection.Ref, id string) *TokenSource {
 	return s
 }
 
-// evict drops a source the refresher made, once it is idle. (Lock order:
-// s.mu is never held while taking t.mu.)
-func (t *Tokens) evict(s *TokenSource) {
-	s.mu.Lock()
-	idle := s.flight == nil && s.pending == nil && !s.writer && !s.lease
-	id := s.id
-	s.mu.Unlock()
-	if !idle {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !s.transient {
-		return // handed out by Source meanwhile
-	}
-	if t.byRef[s.ref] == s {
-		delete(t.byRef, s.ref)
-	}
-	if t.byID[id] == s {
-		delete(t.byID, id)
-	}
-}
+// evict drops a source the refresher made, once it is idle.
+func (t *Tokens) evict(s *TokenSource) { t.forget(s, true) }
 
 // dueHeap is a binary min-heap of connections by due time, with an index by
 // connection id. Every operation is O(log n); an entry is one small

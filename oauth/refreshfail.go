@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,7 +28,7 @@ func (r *run) readFailed(err error) runResult {
 
 // noRefreshToken is the result for a due token set without a refresh
 // token: only a new CONNECT helps. No call to the provider is made.
-func (r *run) noRefreshToken(c *store.Connection, cand *candidate) runResult {
+func (r *run) noRefreshToken(ctx context.Context, c *store.Connection, cand *candidate) runResult {
 	err := &TokenError{Op: "refresh", Code: "invalid_grant", Description: "no refresh token"}
 	const reason = refreshFailedPrefix + ": no refresh token" + mustReconnect
 	o := runResult{err: err, cooldown: true, terminal: true}
@@ -36,10 +37,10 @@ func (r *run) noRefreshToken(c *store.Connection, cand *candidate) runResult {
 	}
 	// A refusal already reported (see providerFailed) is not reported again.
 	reported := c.Health.Status == connection.StatusError && strings.HasSuffix(c.Health.Reason, mustReconnect)
-	if !reported && r.markRed(c, cand.base, reason) {
+	if !reported && r.markRed(ctx, c, cand.base, reason) {
 		o.post = append(o.post,
 			func() {
-				r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelError, EventRefreshFailed,
+				r.t.journal.record(ctx, r.id, r.s.ref, slog.LevelError, EventRefreshFailed,
 					"token expired and there is no refresh token: the customer must reconnect", nil)
 			},
 			r.event(RefreshFailed, "no refresh token", err),
@@ -51,7 +52,7 @@ func (r *run) noRefreshToken(c *store.Connection, cand *candidate) runResult {
 
 // providerFailed handles a failed call to the token endpoint (or an
 // endpoint that cannot be built): the failure classes of the protocol.
-func (r *run) providerFailed(c *store.Connection, cand *candidate, err error) runResult {
+func (r *run) providerFailed(ctx context.Context, c *store.Connection, cand *candidate, err error) runResult {
 	now := r.t.now()
 	te, _ := errors.AsType[*TokenError](err)
 	o := runResult{err: err, cooldown: true}
@@ -61,7 +62,7 @@ func (r *run) providerFailed(c *store.Connection, cand *candidate, err error) ru
 	if cand.valid(now) {
 		o.cached = newCached(cand.tok, r.refreshAt(cand), cand.envelope)
 	}
-	var base []byte
+	var base *baseSet
 	if cand != nil {
 		base = cand.base
 	}
@@ -79,23 +80,27 @@ func (r *run) providerFailed(c *store.Connection, cand *candidate, err error) ru
 		reason := refreshFailedPrefix + ": invalid_grant" + mustReconnect
 		stripped := cand.tok
 		stripped.RefreshToken = connection.Secret{}
+		var envelope []byte // of the stripped set, once stored
 		if sealed, serr := SealToken(r.t.sealer, r.id, stripped); serr == nil && c != nil {
-			bctx, cancel := r.bookkeeping()
-			_, _, werr := r.withCtx(bctx).persist(c, base, sealed, func(c *store.Connection) bool {
+			bctx, cancel := bookkeeping(ctx)
+			_, how, werr := r.persist(bctx, c, base, sealed, stripped, func(c *store.Connection) bool {
 				c.Health = connection.Health{Status: connection.StatusError, Reason: reason, Since: now}
 				return true
 			})
 			cancel()
-			if werr != nil {
+			switch {
+			case werr != nil:
 				r.t.logger.Warn("connkit: cannot mark a connection as needing reconnection", "connection", r.id, "error", werr)
+			case how == persisted:
+				envelope = sealed.Sealed
 			}
 		}
 		if o.cached != nil {
-			o.cached = newCached(stripped, o.cached.refreshAt, nil)
+			o.cached = newCached(stripped, o.cached.refreshAt, envelope)
 		}
 		o.post = append(o.post,
 			func() {
-				r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelError, EventRefreshFailed,
+				r.t.journal.record(ctx, r.id, r.s.ref, slog.LevelError, EventRefreshFailed,
 					"the provider refused the refresh token: the customer must reconnect", attrs)
 			},
 			r.event(RefreshFailed, desc, err),
@@ -107,11 +112,11 @@ func (r *run) providerFailed(c *store.Connection, cand *candidate, err error) ru
 			code = te.Code
 		}
 		if c != nil {
-			r.markRed(c, base, refreshFailedPrefix+": "+code+": the provider refused the OAuth client configuration")
+			r.markRed(ctx, c, base, refreshFailedPrefix+": "+code+": the provider refused the OAuth client configuration")
 		}
 		o.post = append(o.post,
 			func() {
-				r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelError, EventRefreshFailed,
+				r.t.journal.record(ctx, r.id, r.s.ref, slog.LevelError, EventRefreshFailed,
 					"the provider refused the OAuth client: check the client id, secret and token URL", attrs)
 			},
 			r.event(RefreshFailed, desc, err))
@@ -120,11 +125,11 @@ func (r *run) providerFailed(c *store.Connection, cand *candidate, err error) ru
 		// after a cooldown. Callers keep the token while it works; once it
 		// has expired the connection turns red.
 		if !cand.valid(now) && c != nil {
-			r.markRed(c, base, refreshFailedPrefix+": "+shortCause(te))
+			r.markRed(ctx, c, base, refreshFailedPrefix+": "+shortCause(te))
 		}
 		o.post = append(o.post,
 			func() {
-				r.t.journal.record(r.ctx, r.id, r.s.ref, slog.LevelWarn, EventRefreshFailed,
+				r.t.journal.record(ctx, r.id, r.s.ref, slog.LevelWarn, EventRefreshFailed,
 					"refresh failed; it is retried after a cooldown", attrs)
 			},
 			r.event(RefreshFailed, desc, err))
@@ -134,14 +139,14 @@ func (r *run) providerFailed(c *store.Connection, cand *candidate, err error) ru
 
 // markRed sets the connection's status to red with reason, if its token set
 // is still base; it reports whether the status changed.
-func (r *run) markRed(c *store.Connection, base []byte, reason string) bool {
+func (r *run) markRed(ctx context.Context, c *store.Connection, base *baseSet, reason string) bool {
 	if c == nil {
 		return false
 	}
-	ctx, cancel := r.bookkeeping()
+	ctx, cancel := bookkeeping(ctx)
 	defer cancel()
 	changed := false
-	_, _, err := r.withCtx(ctx).persist(c, base, nil, func(c *store.Connection) bool {
+	_, _, err := r.persist(ctx, c, base, nil, Token{}, func(c *store.Connection) bool {
 		changed = c.Health.Status != connection.StatusError || c.Health.Reason != reason
 		if changed {
 			c.Health = connection.Health{Status: connection.StatusError, Reason: reason, Since: r.t.now()}

@@ -135,3 +135,17 @@ func OpenToken(s store.Sealer, connectionID string, st *store.Token) (Token, err
 		ObtainedAt:   w.ObtainedAt,
 	}, nil
 }
+
+// sameSet reports whether a and b are one token set: every member equal.
+// A set sealed again (store.Rewrap under a new key) opens to the same
+// members; a set the provider issued anew has a new access token, and one
+// changed in place (its refresh token dropped after invalid_grant) differs
+// in that member.
+func sameSet(a, b *Token) bool {
+	return a.AccessToken.Equal(b.AccessToken) &&
+		a.RefreshToken.Equal(b.RefreshToken) &&
+		a.TokenType == b.TokenType &&
+		a.Expiry.Equal(b.Expiry) &&
+		a.ObtainedAt.Equal(b.ObtainedAt) &&
+		slices.Equal(a.Scopes, b.Scopes)
+}

@@ -50,8 +50,18 @@ type tkKit struct {
 // change the type's OAuth 2.0 settings.
 func newTKKit(t testing.TB, cfg oauthtest.Config, st store.Store, settings func(o *connection.OAuth2)) *tkKit {
 	t.Helper()
+	return newTKKitOn(t, oauthtest.NewUnstarted(t, tkServerConfig(cfg)), st, settings)
+}
+
+// tkServerConfig registers the kit's client in cfg.
+func tkServerConfig(cfg oauthtest.Config) oauthtest.Config {
 	cfg.Clients = append(cfg.Clients, oauthtest.Client{ID: tkClientID, Secret: tkClientSecret, RedirectURIs: []string{tkRedirectURL}})
-	srv := oauthtest.NewUnstarted(t, cfg)
+	return cfg
+}
+
+// newTKKitOn builds a kit around srv, made with tkServerConfig.
+func newTKKitOn(t testing.TB, srv *oauthtest.Server, st store.Store, settings func(o *connection.OAuth2)) *tkKit {
+	t.Helper()
 	o := &connection.OAuth2{AuthorizeURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL(), Scopes: []string{"read"}}
 	if settings != nil {
 		settings(o)

@@ -1,13 +1,9 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
-	"log/slog"
-	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,263 +13,6 @@ import (
 	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/store"
 )
-
-// Defaults of [TokensConfig].
-const (
-	// DefaultLeaseTTL is how long a refresh lease is held at most.
-	DefaultLeaseTTL = 30 * time.Second
-	// DefaultRefreshTimeout bounds one refresh: waiting for the lease, the
-	// call to the token endpoint (with its retries) and the store write.
-	DefaultRefreshTimeout = 20 * time.Second
-	// DefaultCooldown is the wait before the next call to the token
-	// endpoint after a failed refresh; it doubles with every further
-	// failure, up to DefaultMaxCooldown.
-	DefaultCooldown = 30 * time.Second
-	// DefaultMaxCooldown caps the cooldown.
-	DefaultMaxCooldown = 15 * time.Minute
-)
-
-// ErrClosed is returned by a token source that would have to start a refresh
-// after [Tokens.Close].
-var ErrClosed = errors.New("oauth: token sources are closed")
-
-// TokensConfig configures [NewTokens]. Store, Sealer and Resolver are required;
-// the zero value of every other field works.
-type TokensConfig struct {
-	// Store holds connections, refresh leases and connection logs. Every
-	// host process that refreshes the same connections must share it.
-	Store store.Store
-	// Sealer opens and seals token sets.
-	Sealer store.Sealer
-	// Resolver resolves a connection's type and effective values (client
-	// id and secret, token URL) when a refresh needs them.
-	Resolver Resolver
-	// HTTPClient calls token endpoints. Nil means NewHTTPClient with this
-	// config's Logger. A client given here is used as is: give it the
-	// behaviour of [NewHTTPClient] (no redirects, retries of 5xx and 429
-	// honouring Retry-After, timeouts).
-	HTTPClient *http.Client
-	// Logger receives records of refreshes and failures (never a secret);
-	// nil discards them.
-	Logger *slog.Logger
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
-	// Owner identifies this process as the holder of refresh leases; empty
-	// means a random id. Every Tokens sharing a store must have its own.
-	Owner string
-	// LeaseTTL is how long a refresh lease lasts; zero means
-	// DefaultLeaseTTL. It must exceed RefreshTimeout.
-	LeaseTTL time.Duration
-	// RefreshTimeout bounds one refresh; zero means DefaultRefreshTimeout.
-	RefreshTimeout time.Duration
-	// Cooldown and MaxCooldown shape the wait after failed refreshes; zero
-	// means DefaultCooldown and DefaultMaxCooldown.
-	Cooldown, MaxCooldown time.Duration
-	// Events, if set, is told of refreshes, failures, recoveries and lost
-	// grants. It is called synchronously from the goroutine that refreshed,
-	// after the waiting callers have their token: it must not block for
-	// long.
-	Events func(Event)
-	// Jitter returns a random duration in [0, max); nil means a uniform
-	// random one. Tests set it to make schedules deterministic.
-	Jitter func(max time.Duration) time.Duration
-}
-
-// Tokens holds the token sources of one host process: one [TokenSource] per
-// connection, each caching its access token in memory. Create one per process
-// with [NewTokens] and [Tokens.Close] it at shutdown.
-//
-// Every process sharing a store may have its own Tokens: refreshes are
-// coordinated through the store's leases, so that one connection is
-// refreshed by one process at a time and a rotated refresh token is never
-// used twice.
-//
-// A Tokens keeps one source, with its cached access token, for every
-// connection [Tokens.Source] was asked for in this process (a few hundred
-// bytes each); the sources its [Refresher] makes for background refreshes
-// are dropped again once idle.
-type Tokens struct {
-	store       store.Store
-	sealer      store.Sealer
-	resolver    Resolver
-	client      *http.Client
-	logger      *slog.Logger
-	journal     journal
-	now         func() time.Time
-	owner       string
-	leaseTTL    time.Duration
-	timeout     time.Duration
-	cooldown    time.Duration
-	maxCooldown time.Duration
-	events      func(Event)
-	jitter      func(time.Duration) time.Duration
-	refresher   atomic.Pointer[Refresher]
-	stop        chan struct{} // closed by Close
-	wg          sync.WaitGroup
-	mu          sync.RWMutex
-	closed      bool
-	byRef       map[connection.Ref]*TokenSource
-	byID        map[string]*TokenSource
-	closeOnce   sync.Once
-}
-
-// NewTokens checks cfg and returns the token sources of one process.
-func NewTokens(cfg TokensConfig) (*Tokens, error) {
-	var missing []string
-	if cfg.Store == nil {
-		missing = append(missing, "Store")
-	}
-	if cfg.Sealer == nil {
-		missing = append(missing, "Sealer")
-	}
-	if cfg.Resolver == nil {
-		missing = append(missing, "Resolver")
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("oauth: TokensConfig needs %s", strings.Join(missing, ", "))
-	}
-	t := &Tokens{
-		store:       cfg.Store,
-		sealer:      cfg.Sealer,
-		resolver:    cfg.Resolver,
-		client:      cfg.HTTPClient,
-		logger:      cfg.Logger,
-		now:         cfg.Now,
-		owner:       cfg.Owner,
-		leaseTTL:    cfg.LeaseTTL,
-		timeout:     cfg.RefreshTimeout,
-		cooldown:    cfg.Cooldown,
-		maxCooldown: cfg.MaxCooldown,
-		events:      cfg.Events,
-		jitter:      cfg.Jitter,
-		stop:        make(chan struct{}),
-		byRef:       make(map[connection.Ref]*TokenSource),
-		byID:        make(map[string]*TokenSource),
-	}
-	if t.logger == nil {
-		t.logger = slog.New(slog.DiscardHandler)
-	}
-	if t.now == nil {
-		t.now = time.Now
-	}
-	if t.client == nil {
-		t.client = NewHTTPClient(HTTPClientConfig{Logger: cfg.Logger})
-	}
-	if t.owner == "" {
-		t.owner = "connkit-" + rand.Text()
-	}
-	if t.leaseTTL <= 0 {
-		t.leaseTTL = DefaultLeaseTTL
-	}
-	if t.timeout <= 0 {
-		t.timeout = min(DefaultRefreshTimeout, t.leaseTTL*2/3)
-	}
-	if t.timeout >= t.leaseTTL {
-		return nil, fmt.Errorf("oauth: TokensConfig.RefreshTimeout (%v) must be shorter than LeaseTTL (%v)", t.timeout, t.leaseTTL)
-	}
-	if t.cooldown <= 0 {
-		t.cooldown = DefaultCooldown
-	}
-	if t.maxCooldown <= 0 {
-		t.maxCooldown = max(DefaultMaxCooldown, t.cooldown)
-	}
-	t.maxCooldown = max(t.maxCooldown, t.cooldown)
-	if t.jitter == nil {
-		t.jitter = randomJitter
-	}
-	t.journal = newJournal(cfg.Store, t.logger, t.now)
-	return t, nil
-}
-
-// Source returns the token source of the connection at ref. It is cached:
-// every call for one ref returns the same *TokenSource, and the call is cheap
-// enough to make per request.
-func (t *Tokens) Source(ref connection.Ref) *TokenSource {
-	t.mu.RLock()
-	s := t.byRef[ref]
-	handedOut := s != nil && !s.transient
-	t.mu.RUnlock()
-	if handedOut {
-		return s
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if s = t.byRef[ref]; s == nil {
-		s = &TokenSource{t: t, ref: ref}
-		t.byRef[ref] = s
-	}
-	s.transient = false
-	return s
-}
-
-// Close stops the background work of every token source: each token set whose
-// store write is still being retried gets one last attempt, and Close waits
-// for refreshes in progress to finish (each is bounded by RefreshTimeout) or
-// for ctx to be done. Close the Tokens after the last use of its sources and
-// of its [Refresher]; a source that would have to refresh afterwards fails
-// with ErrClosed. Calling Close again waits again.
-//
-// A token set still unwritten when Close returns is lost; its refresh token
-// may have been the only valid one, so the customer may have to reconnect.
-// Such a loss is logged at error level.
-func (t *Tokens) Close(ctx context.Context) error {
-	t.closeOnce.Do(func() {
-		t.mu.Lock()
-		t.closed = true
-		t.mu.Unlock()
-		close(t.stop)
-	})
-	done := make(chan struct{})
-	go func() {
-		t.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("oauth: close token sources: %w", ctx.Err())
-	}
-}
-
-// goAdd counts a background goroutine, unless the Tokens is closed.
-func (t *Tokens) goAdd() bool {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if t.closed {
-		return false
-	}
-	t.wg.Add(1)
-	return true
-}
-
-// bind records that s is the source of connection id.
-func (t *Tokens) bind(id string, s *TokenSource) {
-	if id == "" {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.byID[id] != s {
-		t.byID[id] = s
-	}
-}
-
-// sourceOf returns the source bound to connection id, or nil.
-func (t *Tokens) sourceOf(id string) *TokenSource {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.byID[id]
-}
-
-// reset drops what this process remembers of connection id (its cached
-// token and failure cooldown), so that the next use reads the store: the
-// CONNECT callback or DISCONNECT changed the stored token set.
-func (t *Tokens) reset(id string) {
-	if s := t.sourceOf(id); s != nil {
-		s.reset()
-	}
-}
 
 // TokenSource gives out one connection's access token, refreshing it through
 // the cross-process protocol of this package when needed. Get one from
@@ -291,6 +30,8 @@ type TokenSource struct {
 	transient bool
 	// cur is the cached token: the fast path's only state.
 	cur atomic.Pointer[cachedToken]
+	// used is set by every use and cleared by the Tokens' idle sweeps.
+	used atomic.Bool
 
 	mu      sync.Mutex
 	id      string      // connection id, once known
@@ -298,11 +39,16 @@ type TokenSource struct {
 	pending *pendingSet // a new token set whose store write is being retried
 	writer  bool        // the pending write retry loop runs
 	lease   bool        // this process holds the connection's refresh lease
-	fails   int         // consecutive failed calls to the provider
-	until   time.Time   // no call to the provider before this (cooldown)
-	lastErr error       // the last failure, returned during the cooldown
-	failing bool        // the last refresh failed: the next success recovers
-	gen     uint64      // incremented by reset: results of older runs are not cached
+	// releasing, when set, is closed once the release of this process's
+	// lease by an ended refresh is done; until then no refresh of this
+	// process takes the lease (it would be released under it).
+	releasing chan struct{}
+	fails     int       // consecutive failed calls to the provider
+	until     time.Time // no call to the provider before this (cooldown)
+	lastErr   error     // the last failure, returned during the cooldown
+	failing   bool      // the last refresh failed: the next success recovers
+	gen       uint64    // incremented by reset: results of older runs are not cached
+	evicted   bool      // forgotten by the Tokens (idle): calls go to the ref's current source
 }
 
 // cachedToken is an access token as the fast path serves it.
@@ -343,19 +89,29 @@ func (c *cachedToken) is(access connection.Secret) bool {
 	return c != nil && !access.IsZero() && c.tok.AccessToken.Equal(access)
 }
 
+// isSet reports whether the cached token comes from the token set tok (by
+// its access token, expiry and time obtained: the cache keeps no refresh
+// token). A set sealed again under another key is the same set.
+func (c *cachedToken) isSet(tok *Token) bool {
+	return c.tok.AccessToken.Equal(tok.AccessToken) && c.tok.Expiry.Equal(tok.Expiry) &&
+		c.tok.ObtainedAt.Equal(tok.ObtainedAt) && c.tok.TokenType == tok.TokenType
+}
+
 // flight is one refresh in progress, shared by every caller that needs it.
+// It is s.flight from its start until its result is published, when done is
+// closed; what follows (logs, events, the lease release) runs afterwards,
+// so that nothing a host's hook or a slow store does holds up the next
+// refresh.
 type flight struct {
-	done chan struct{}
-	// ended is closed when the flight has finished its aftermath (events,
-	// lease release) and is no longer s.flight.
-	ended    chan struct{}
+	done     chan struct{}
 	rejected connection.Secret // the access token a 401 rejected, if any
 	// keepAlive, when positive, refreshes a token obtained longer ago.
 	keepAlive time.Duration
 	gen       uint64 // the source's generation when the flight started
 	// Set before done is closed.
-	tok *Token
-	err error
+	tok    *Token
+	cached *cachedToken // the token the refresh leaves to serve, if any
+	err    error
 }
 
 // Ref returns the connection's address.
@@ -377,10 +133,19 @@ func (s *TokenSource) Ref() connection.Ref { return s.ref }
 // client; a *TokenError that is Temporary when the provider is unavailable
 // (further calls within the cooldown return it at once); ctx's error.
 func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
+	s.touch()
 	if e := s.cur.Load(); e != nil && s.t.now().Before(e.refreshAt) {
 		return e.tok, nil
 	}
 	return s.get(ctx, connection.Secret{})
+}
+
+// touch marks the source used, for the idle sweeps; a store only when the
+// mark was cleared, so that the fast path writes no shared memory.
+func (s *TokenSource) touch() {
+	if !s.used.Load() {
+		s.used.Store(true)
+	}
 }
 
 // Invalidate reports that an API rejected the access token rejected (HTTP
@@ -391,6 +156,7 @@ func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
 // calls for the same rejected token share one refresh. An empty rejected
 // behaves like Token.
 func (s *TokenSource) Invalidate(ctx context.Context, rejected connection.Secret) (*Token, error) {
+	s.touch()
 	return s.get(ctx, rejected)
 }
 
@@ -405,6 +171,7 @@ type oauth2Source struct{ s *TokenSource }
 
 func (o oauth2Source) Token() (*oauth2.Token, error) {
 	s := o.s
+	s.touch()
 	if e := s.cur.Load(); e != nil && s.t.now().Before(e.refreshAt) {
 		return e.o2, nil
 	}
@@ -418,10 +185,67 @@ func (o oauth2Source) Token() (*oauth2.Token, error) {
 	return &oauth2.Token{AccessToken: tok.AccessToken.Reveal(), TokenType: tok.TokenType, Expiry: tok.Expiry}, nil
 }
 
+// Observe tells the source which token set the store holds for its
+// connection, as the host read it anyway: st is the connection record's
+// Token, nil when the record has no token set (or there is no record).
+// connkit's Host calls it with the record it reads before every step, so
+// that a DISCONNECT or a new CONNECT made through another process takes
+// effect in this one at once, instead of when the cached access token comes
+// due: when st is nil or another token set than the cached one, the source
+// forgets its cached token (and any failure cooldown) and the next call
+// reads the store. It costs no store round trip; st being the cached set is
+// a byte comparison, and a set only sealed again under another key
+// (store.Rewrap) is recognised as the same set, once, by opening it.
+//
+// A record read before a refresh of this process stored a newer set makes
+// the source read the store once more; a token set of this process still
+// waiting to be written (the store refused it) is kept. Observe never
+// calls the provider.
+func (s *TokenSource) Observe(st *store.Token) {
+	s.touch()
+	e := s.cur.Load()
+	if e == nil || e.envelope == nil {
+		// Nothing cached, or a token that never came from the store (a
+		// client credentials token kept in memory only).
+		return
+	}
+	if st != nil && bytes.Equal(st.Sealed, e.envelope) {
+		return
+	}
+	s.mu.Lock()
+	id, p := s.id, s.pending
+	s.mu.Unlock()
+	if st != nil && id != "" {
+		if tok, err := OpenToken(s.t.sealer, id, st); err == nil {
+			switch {
+			case e.isSet(&tok):
+				// The cached set, sealed again: remember its new
+				// envelope, so the next look is a byte comparison.
+				c := *e
+				c.envelope = bytes.Clone(st.Sealed)
+				s.cur.CompareAndSwap(e, &c)
+				return
+			case p != nil && p.base != nil && sameSet(&tok, &p.base.tok):
+				return // the store still holds what our unwritten set replaces
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur.Load() == e {
+		s.resetLocked()
+	}
+}
+
 // get is the slow path of Token and Invalidate.
 func (s *TokenSource) get(ctx context.Context, rejected connection.Secret) (*Token, error) {
 	for attempt := 0; ; attempt++ {
 		s.mu.Lock()
+		if s.evicted {
+			// Forgotten while idle: the ref's current source serves.
+			s.mu.Unlock()
+			return s.t.Source(s.ref).get(ctx, rejected)
+		}
 		now := s.t.now()
 		e := s.cur.Load()
 		switch {
@@ -450,7 +274,7 @@ func (s *TokenSource) get(ctx context.Context, rejected connection.Secret) (*Tok
 			// Wait for it to end, then look again.
 			s.mu.Unlock()
 			select {
-			case <-f.ended:
+			case <-f.done:
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
@@ -490,28 +314,34 @@ func (s *TokenSource) startLocked(ctx context.Context, rejected connection.Secre
 	if !s.t.goAdd() {
 		return nil, ErrClosed
 	}
-	f := &flight{done: make(chan struct{}), ended: make(chan struct{}), rejected: rejected, keepAlive: keepAlive, gen: s.gen}
+	f := &flight{done: make(chan struct{}), rejected: rejected, keepAlive: keepAlive, gen: s.gen}
 	s.flight = f
 	base := s.cur.Load()
 	// The refresh outlives the caller that started it: it keeps ctx's
 	// values but not its cancellation, and has its own timeout.
 	fctx := context.WithoutCancel(ctx)
 	go func() {
-		defer s.t.wg.Done()
-		s.fly(fctx, f, base)
+		defer s.t.goDone()
+		for _, p := range s.fly(fctx, f, base) {
+			p()
+		}
+		s.t.forget(s, true) // a source only the refresher used is dropped once idle
 	}()
 	return f, nil
 }
 
-// fly runs one refresh and hands its result to the waiting callers.
-func (s *TokenSource) fly(ctx context.Context, f *flight, base *cachedToken) {
-	ctx, cancel := context.WithTimeout(ctx, s.t.timeout)
-	r := &run{s: s, t: s.t, ctx: ctx, rejected: f.rejected, keepAlive: f.keepAlive, base: base}
-	o := r.refresh()
+// fly runs one refresh, hands its result to the waiting callers and ends
+// the flight; it returns what is left to do (release the lease, logs,
+// events), which the caller runs afterwards.
+func (s *TokenSource) fly(ctx context.Context, f *flight, base *cachedToken) (post []func()) {
+	rctx, cancel := context.WithTimeout(ctx, s.t.timeout)
+	r := &run{s: s, t: s.t, rejected: f.rejected, keepAlive: f.keepAlive, base: base}
+	o := r.refresh(rctx)
 	cancel()
 
 	s.mu.Lock()
 	now := s.t.now()
+	f.cached = o.cached
 	switch {
 	case s.gen != f.gen:
 		// The stored token set changed under the run (CONNECT or
@@ -552,35 +382,57 @@ func (s *TokenSource) fly(ctx context.Context, f *flight, base *cachedToken) {
 			s.cur.Store(nil)
 		}
 	}
-	s.mu.Unlock()
-	close(f.done)
-
-	// Events and logs after the callers have their token.
-	for _, p := range o.post {
-		p()
-	}
-	// The lease is released before the flight ends, so that no other
-	// refresh of this process can take it in between; it is kept while a
-	// write of a new token set is pending.
-	s.mu.Lock()
-	release := s.lease && s.pending == nil
-	if release {
+	// The lease is kept while a write of a new token set is pending;
+	// otherwise it is released right after the flight, and until then
+	// no refresh of this process takes it (see waitRelease).
+	var released chan struct{}
+	if s.lease && s.pending == nil {
 		s.lease = false
+		released = make(chan struct{})
+		s.releasing = released
 	}
-	s.mu.Unlock()
-	if release {
-		r.releaseLease()
-	}
-	s.mu.Lock()
 	s.flight = nil
+	close(f.done)
 	s.mu.Unlock()
-	close(f.ended)
+
+	if released != nil {
+		post = append(post, func() {
+			r.releaseLease(ctx)
+			s.mu.Lock()
+			if s.releasing == released {
+				s.releasing = nil
+			}
+			s.mu.Unlock()
+			close(released)
+		})
+	}
+	return append(post, o.post...)
+}
+
+// waitRelease waits until no release of this process's lease is under way.
+func (s *TokenSource) waitRelease(ctx context.Context) error {
+	s.mu.Lock()
+	ch := s.releasing
+	s.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // reset forgets the cached token and any cooldown.
 func (s *TokenSource) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.resetLocked()
+}
+
+func (s *TokenSource) resetLocked() {
 	s.cur.Store(nil)
 	s.fails, s.until, s.lastErr, s.failing = 0, time.Time{}, nil, false
 	s.gen++
@@ -592,6 +444,12 @@ func (s *TokenSource) reset() {
 func (s *TokenSource) scheduled(ctx context.Context, keepAlive time.Duration) (next time.Time, keep bool) {
 	now := s.t.now()
 	s.mu.Lock()
+	if s.evicted {
+		// Forgotten meanwhile: refresh through the ref's current source.
+		id := s.id
+		s.mu.Unlock()
+		return s.t.transientSource(s.ref, id).scheduled(ctx, keepAlive)
+	}
 	e := s.cur.Load()
 	switch {
 	case now.Before(s.until):
@@ -616,9 +474,9 @@ func (s *TokenSource) scheduled(ctx context.Context, keepAlive time.Duration) (n
 	case <-ctx.Done():
 		return now, true
 	}
-	err := f.err
+	err, e := f.err, f.cached
 	s.mu.Lock()
-	e, until := s.cur.Load(), s.until
+	until := s.until
 	s.mu.Unlock()
 	switch {
 	case err == nil && e != nil && e.refreshable:
