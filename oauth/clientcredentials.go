@@ -35,19 +35,34 @@ func (f *Flow) ClientCredentialsToken(ctx context.Context, ref connection.Ref) (
 	if tok, ok := f.storedClientCredentials(ctx, ref); ok {
 		return tok, nil
 	}
-	v, err, _ := f.ccGroup.Do(ref.String(), func() (any, error) {
-		ctx := context.WithoutCancel(ctx)
+	// The renewal is shared by every concurrent caller for the connection,
+	// so it runs on a context of its own (this caller's values, its own
+	// timeout): each caller waits only as long as its own ctx allows, and
+	// one giving up fails no other.
+	ch := f.ccGroup.DoChan(ref.String(), func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ccRenewTimeout)
+		defer cancel()
 		// Another caller may have renewed it while this one waited.
 		if tok, ok := f.storedClientCredentials(ctx, ref); ok {
 			return tok, nil
 		}
 		return f.obtainClientCredentials(ctx, ref, true)
 	})
-	if err != nil {
-		return Token{}, err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Token{}, r.Err
+		}
+		return r.Val.(Token), nil
+	case <-ctx.Done():
+		return Token{}, ctx.Err()
 	}
-	return v.(Token), nil
 }
+
+// ccRenewTimeout bounds one shared client credentials renewal: the store
+// reads and writes around the token request, which the HTTP client bounds
+// by itself (DefaultTokenTimeout unless configured otherwise).
+const ccRenewTimeout = 2 * DefaultTokenTimeout
 
 // storedClientCredentials returns the stored token set when it is still
 // fresh: valid for longer than the type's leeway.

@@ -139,3 +139,51 @@ func TestClientCredentialsFailure(t *testing.T) {
 		}
 	})
 }
+
+// TestClientCredentialsCallersLeaveAlone (review L2): concurrent renewals
+// share one token request, but each caller waits only as long as its own
+// ctx allows; the one that started the request leaving does not fail the
+// others.
+func TestClientCredentialsCallersLeaveAlone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fx := newFlowFx(t, ccOptions())
+		release := make(chan struct{})
+		fx.srv.FailToken(1, oauthtest.Fault{GrantType: oauthtest.GrantClientCredentials, Hang: true, Release: release})
+		type result struct {
+			tok oauth.Token
+			err error
+		}
+		call := func(ctx context.Context) chan result {
+			ch := make(chan result, 1)
+			go func() {
+				tok, err := fx.flow.ClientCredentialsToken(ctx, fx.ref)
+				ch <- result{tok, err}
+			}()
+			synctest.Wait()
+			return ch
+		}
+		firstCtx, cancelFirst := context.WithCancel(context.Background())
+		defer cancelFirst()
+		first := call(firstCtx) // its token request hangs at the provider
+		joined := call(context.Background())
+
+		cancelFirst()
+		synctest.Wait()
+		select {
+		case r := <-first:
+			if !errors.Is(r.err, context.Canceled) {
+				t.Fatalf("the first caller, cancelled: %v", r.err)
+			}
+		default:
+			t.Fatal("the first caller could not leave while the token request hangs")
+		}
+		close(release)
+		r := <-joined
+		if r.err != nil || !fx.srv.Active(r.tok.AccessToken.Reveal()) {
+			t.Fatalf("the joined caller: %v", r.err)
+		}
+		if n := fx.srv.GrantCalls(oauthtest.GrantClientCredentials); n != 1 {
+			t.Errorf("%d token requests, want 1 (shared)", n)
+		}
+	})
+}

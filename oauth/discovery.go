@@ -197,8 +197,14 @@ func (c *metadataCache) lookup(ctx context.Context, issuer string) (*Metadata, e
 	if ok && c.now().Before(e.expires) {
 		return e.md, nil
 	}
-	v, err, _ := c.group.Do(issuer, func() (any, error) {
-		md, err := Discover(ctx, c.client, issuer)
+	// The fetch is shared by every concurrent lookup of the issuer, so it
+	// runs on a context of its own (the first caller's values, its own
+	// timeout): one caller giving up fails no other, and each waits only
+	// as long as its own ctx allows.
+	ch := c.group.DoChan(issuer, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discoveryTimeout)
+		defer cancel()
+		md, err := Discover(fctx, c.client, issuer)
 		if err != nil {
 			return nil, err
 		}
@@ -210,8 +216,17 @@ func (c *metadataCache) lookup(ctx context.Context, issuer string) (*Metadata, e
 		c.mu.Unlock()
 		return md, nil
 	})
-	if err != nil {
-		return nil, err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*Metadata), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("oauth: metadata of %q: %w", sanitize(issuer, 256), ctx.Err())
 	}
-	return v.(*Metadata), nil
 }
+
+// discoveryTimeout bounds one shared metadata fetch (both locations, the
+// HTTP client's retries included).
+const discoveryTimeout = 2 * DefaultTokenTimeout
