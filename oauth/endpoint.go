@@ -28,6 +28,30 @@ type Endpoint struct {
 	revokeURL    string
 	scopes       []string
 	redirectURL  string
+	now          func() time.Time // the clock stamping token sets; nil: time.Now
+}
+
+// withClock returns a copy of e that stamps the token sets it obtains with
+// now's time (the Flow's or Tokens' configured clock).
+func (e *Endpoint) withClock(now func() time.Time) *Endpoint {
+	c := *e
+	c.now = now
+	return &c
+}
+
+// tokenFrom converts a token endpoint answer, stamped by e's clock. x/oauth2
+// sets the Expiry of an answer with expires_in by time.Now; it is moved to
+// e's clock.
+func (e *Endpoint) tokenFrom(ot *oauth2.Token, oldRefresh connection.Secret) Token {
+	if e.now == nil {
+		return tokenFromOAuth2(ot, time.Now(), e.settings.LifetimeOrDefault(), oldRefresh)
+	}
+	now := e.now()
+	t := *ot
+	if !t.Expiry.IsZero() {
+		t.Expiry = now.Add(time.Until(t.Expiry))
+	}
+	return tokenFromOAuth2(&t, now, e.settings.LifetimeOrDefault(), oldRefresh)
 }
 
 // NewEndpoint resolves typ's OAuth 2.0 settings against values (the
@@ -282,7 +306,7 @@ func (e *Endpoint) Exchange(ctx context.Context, client *http.Client, code, veri
 	if err != nil {
 		return Token{}, nil, tokenError("exchange", err, e.secretForms(connection.NewSecret(code), connection.NewSecret(verifier)))
 	}
-	return tokenFromOAuth2(ot, time.Now(), e.settings.LifetimeOrDefault(), connection.Secret{}), ot, nil
+	return e.tokenFrom(ot, connection.Secret{}), ot, nil
 }
 
 // Refresh uses refresh to obtain a new token set through client. A response
@@ -298,7 +322,7 @@ func (e *Endpoint) Refresh(ctx context.Context, client *http.Client, refresh con
 	if err != nil {
 		return Token{}, nil, tokenError("refresh", err, e.secretForms(refresh))
 	}
-	return tokenFromOAuth2(ot, time.Now(), e.settings.LifetimeOrDefault(), refresh), ot, nil
+	return e.tokenFrom(ot, refresh), ot, nil
 }
 
 // ClientCredentials obtains a token set with the client credentials grant.
@@ -322,7 +346,7 @@ func (e *Endpoint) ClientCredentials(ctx context.Context, client *http.Client) (
 	if err != nil {
 		return Token{}, nil, tokenError("client_credentials", err, e.secretForms())
 	}
-	return tokenFromOAuth2(ot, time.Now(), e.settings.LifetimeOrDefault(), connection.Secret{}), ot, nil
+	return e.tokenFrom(ot, connection.Secret{}), ot, nil
 }
 
 // secretForms are the forms of the client secret and of the request's other
