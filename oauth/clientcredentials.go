@@ -99,7 +99,7 @@ func (f *Flow) obtainClientCredentials(ctx context.Context, ref connection.Ref, 
 	if err != nil {
 		return Token{}, err
 	}
-	tok, ot, err := cs.endpoint.ClientCredentials(ctx, f.client)
+	tok, ot, err := cs.endpoint.withClock(f.now).ClientCredentials(ctx, f.client)
 	if err != nil {
 		event := EventConnectFailed
 		if renew {

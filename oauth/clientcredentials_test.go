@@ -187,3 +187,22 @@ func TestClientCredentialsCallersLeaveAlone(t *testing.T) {
 		}
 	})
 }
+
+// TestClientCredentialsFlowClock (review L14): the token set obtained is
+// stamped with the Flow's clock, not the machine's.
+func TestClientCredentialsFlowClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		skew := 72 * time.Hour
+		opts := ccOptions()
+		opts.flow = func(c *oauth.FlowConfig) { c.Now = func() time.Time { return time.Now().Add(skew) } }
+		fx := newFlowFx(t, opts)
+		if err := fx.flow.ConnectClientCredentials(context.Background(), fx.ref); err != nil {
+			t.Fatal(err)
+		}
+		tok := fx.token(fx.ref)
+		now := time.Now().Add(skew)
+		if !tok.ObtainedAt.Equal(now) || !tok.Expiry.Equal(now.Add(time.Hour)) {
+			t.Errorf("token obtained at %v, expiring at %v; want the flow's clock %v and an hour later", tok.ObtainedAt, tok.Expiry, now)
+		}
+	})
+}

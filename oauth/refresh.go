@@ -143,7 +143,7 @@ func (r *run) endpoint() (*Endpoint, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.ep = ep
+		r.ep = ep.withClock(r.t.now)
 	}
 	return r.ep, nil
 }
