@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/connkit/connkit/internal/oauthtest"
 	"github.com/connkit/connkit/oauth"
+	"github.com/connkit/connkit/store"
 )
 
 // TestBlockingEventsHook (review M3): the host's Events hook blocks for
@@ -110,5 +114,93 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		}
 		synctest.Wait()
 		closeTokens(t, tk) // everything ended: Close returns nil at once
+	})
+}
+
+// tkSlowRelease logs the lease calls of one host process and holds its
+// first lease release until unblock is closed.
+type tkSlowRelease struct {
+	store.Store
+	unblock chan struct{}
+	first   sync.Once
+	mu      sync.Mutex
+	calls   []string
+}
+
+func (s *tkSlowRelease) note(call string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, call)
+}
+
+func (s *tkSlowRelease) log() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+func (s *tkSlowRelease) AcquireLease(ctx context.Context, key, owner string, ttl time.Duration) (store.Lease, error) {
+	s.note("acquire")
+	return s.Store.AcquireLease(ctx, key, owner, ttl)
+}
+
+func (s *tkSlowRelease) ReleaseLease(ctx context.Context, key, owner string) error {
+	s.note("release")
+	hold := false
+	s.first.Do(func() { hold = true })
+	if hold {
+		select {
+		case <-s.unblock:
+		case <-ctx.Done():
+		}
+	}
+	defer s.note("released")
+	return s.Store.ReleaseLease(ctx, key, owner)
+}
+
+// TestLeaseReleasedBeforeNextRefresh: the lease is released after the
+// flight ended (review M3), yet a next refresh of the same process never
+// takes the lease while that release is under way: taking it (as the same
+// owner) then would have it released under the new refresh, and another
+// process could refresh alongside.
+func TestLeaseReleasedBeforeNextRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := newTKKit(t, oauthtest.Config{RotateRefreshTokens: true, AccessTokenTTL: time.Hour}, nil, nil)
+		ref := tkRef(0)
+		k.connect(t, ref)
+		slow := &tkSlowRelease{Store: k.st, unblock: make(chan struct{})}
+		unblock := sync.OnceFunc(func() { close(slow.unblock) })
+		defer unblock()
+		tk := k.tokens(t, tkOptions{store: slow})
+		defer closeTokens(t, tk)
+
+		time.Sleep(time.Hour + time.Second)
+		first, err := tk.Source(ref).Token(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The API refuses the new token at once: a second refresh starts
+		// while the first one's lease release hangs.
+		second := make(chan *oauth.Token, 1)
+		go func() {
+			tok, err := tk.Source(ref).Invalidate(context.Background(), first.AccessToken)
+			if err != nil {
+				t.Errorf("Invalidate: %v", err)
+			}
+			second <- tok
+		}()
+		synctest.Wait()
+		if diff := cmp.Diff([]string{"acquire", "release"}, slow.log()); diff != "" {
+			t.Fatalf("lease calls while the release hangs (-want +got):\n%s", diff)
+		}
+		unblock()
+		tok := <-second
+		synctest.Wait()
+		if tok == nil || tok.AccessToken.Equal(first.AccessToken) || !k.srv.Active(tok.AccessToken.Reveal()) {
+			t.Fatal("the second refresh did not give a new working token")
+		}
+		if diff := cmp.Diff([]string{"acquire", "release", "released", "acquire", "release", "released"}, slow.log()); diff != "" {
+			t.Errorf("lease calls (-want +got):\n%s", diff)
+		}
 	})
 }
