@@ -142,7 +142,9 @@ func (o *outcome) failed() bool { return o.code != "" }
 // It consumes the response's state (single use: an unknown, expired or
 // replayed state fails), checks iss (RFC 9207) when present or announced,
 // requires the browser-binding cookie of a CONNECT begun with
-// [Flow.StartRedirect], handles the provider's error, exchanges the code at
+// [Flow.StartRedirect] (and refuses a CONNECT begun without binding unless
+// FlowConfig.AllowUnboundConnect is set), handles the provider's error,
+// exchanges the code at
 // the token URL
 // recorded when the flow started with the PKCE verifier and the same
 // redirect URI, stores the token set sealed with the type's extra token
@@ -243,7 +245,13 @@ func (f *Flow) callback(ctx context.Context, raw string, cookie func(name string
 		return o
 	}
 	// RFC 9700 section 4.7: a CONNECT bound to a browser completes only
-	// in that browser.
+	// in that browser, and unless the flow allows unbound CONNECTs, every
+	// CONNECT must be bound.
+	if p.Data[pendingBrowser] == "" && !f.allowUnbound {
+		f.fail(ctx, &o, http.StatusBadRequest, "invalid_request",
+			"The authorization was not started in this browser. Start connecting again.", "browser", ErrUnboundConnect)
+		return o
+	}
 	if want := p.Data[pendingBrowser]; want != "" {
 		got := ""
 		if v := cookie(f.bindingCookie(q.state, "", 0).Name); v != "" {

@@ -30,6 +30,14 @@ var (
 	// ErrMisconfigured: the provider refused the client (invalid_client,
 	// unauthorized_client) or the connection's OAuth settings are unusable.
 	ErrMisconfigured = errors.New("oauth: connection is misconfigured")
+	// ErrUnboundConnect: [Flow.Start] was called, or a callback arrived for
+	// a CONNECT begun without browser binding, while the flow requires it
+	// (see FlowConfig.AllowUnboundConnect): use [Flow.StartRedirect].
+	ErrUnboundConnect = errors.New("oauth: CONNECT is not bound to a browser")
+	// ErrBadStartRequest: [Flow.StartRedirect] refused the browser's
+	// request (not a POST, or not sent to the host of the RedirectURL) and
+	// answered it itself.
+	ErrBadStartRequest = errors.New("oauth: CONNECT start request refused")
 )
 
 // TokenError is a failed call to a token (or revocation) endpoint. It carries

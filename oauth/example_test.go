@@ -77,24 +77,36 @@ func Example() {
 	}
 	defer flow.HTTPClient().CloseIdleConnections()
 
-	// The host mounts the callback handler at its redirect URL's path.
+	// The host mounts the callback handler at its redirect URL's path and
+	// its CONNECT endpoint, on the same host: a POST from the customer's
+	// browser (behind the host's authentication and CSRF protection) that
+	// StartRedirect answers with a redirect to the authorize URL, binding
+	// the CONNECT to that browser with a cookie.
 	mux := http.NewServeMux()
 	mux.Handle("GET /oauth/callback", flow)
+	mux.HandleFunc("POST /connections/acme/connect", func(w http.ResponseWriter, r *http.Request) {
+		if err := flow.StartRedirect(w, r, ref); err != nil {
+			log.Print(err)
+		}
+	})
 
-	// CONNECT: the host sends the customer's browser to the authorize URL.
-	authURL, err := flow.Start(ctx, ref)
-	if err != nil {
-		log.Fatal(err)
-	}
-	u, _ := url.Parse(authURL)
-	q := u.Query()
-	fmt.Println("authorize:", u.Path, q.Get("client_id"), q.Get("scope"), q.Get("code_challenge_method"))
-
-	// The provider sends the browser back with a code and the state.
-	callback := "https://host.example/oauth/callback?" + url.Values{
-		"code": {"code-from-provider"}, "state": {q.Get("state")}}.Encode()
+	// CONNECT: the customer's browser posts the form.
 	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, callback, nil))
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "https://host.example/connections/acme/connect", nil))
+	started := rec.Result()
+	u, _ := url.Parse(started.Header.Get("Location"))
+	q := u.Query()
+	fmt.Println("authorize:", started.StatusCode, u.Path, q.Get("client_id"), q.Get("scope"), q.Get("code_challenge_method"))
+
+	// The provider sends the browser back with a code and the state; the
+	// browser sends the binding cookie along.
+	callback := httptest.NewRequest(http.MethodGet, "https://host.example/oauth/callback?"+url.Values{
+		"code": {"code-from-provider"}, "state": {q.Get("state")}}.Encode(), nil)
+	for _, c := range started.Cookies() {
+		callback.AddCookie(c)
+	}
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, callback)
 	body := rec.Body.String()
 	title := body[strings.Index(body, "<h1>")+4 : strings.Index(body, "</h1>")]
 	fmt.Println("callback:", rec.Code, title)
@@ -106,7 +118,7 @@ func Example() {
 	fmt.Println("status:", c.Health.Status.Color(), "refreshable:", c.Token.Refreshable)
 
 	// Output:
-	// authorize: /authorize my-client contacts.read S256
+	// authorize: 303 /authorize my-client contacts.read S256
 	// callback: 200 Authorization completed successfully
 	// status: yellow refreshable: true
 }

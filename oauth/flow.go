@@ -71,9 +71,9 @@ type FlowConfig struct {
 	// Metadata, else discovered with [Discover] and cached for MetadataTTL):
 	// its endpoints fill the authorize, token and revocation URLs the
 	// connection does not set itself, its PKCE methods can upgrade a
-	// type's plain to S256 (never the other way), the issuer is checked against the callback's iss parameter
-	// (RFC 9207), which is required when the metadata says the server
-	// sends it.
+	// type's plain to S256 (never the other way), the issuer is checked
+	// against the callback's iss parameter (RFC 9207), which is required
+	// when the metadata says the server sends it.
 	Issuer func(res *template.Resolution) string
 	// Metadata is metadata known in advance, keyed by issuer identifier;
 	// these issuers are never discovered. Each document's Issuer must equal
@@ -82,6 +82,17 @@ type FlowConfig struct {
 	// MetadataTTL is how long discovered metadata is reused; zero means
 	// [DefaultMetadataTTL].
 	MetadataTTL time.Duration
+	// AllowUnboundConnect lets a CONNECT complete without being bound to
+	// the browser that started it. By default (false) every CONNECT must be
+	// begun with [Flow.StartRedirect], which binds it to the browser with a
+	// cookie: [Flow.Start] fails with [ErrUnboundConnect], and the callback
+	// refuses a pending authorization begun without binding. Without
+	// binding, a customer can start a CONNECT of their own connection and
+	// send the authorize URL to someone else, whose third-party account
+	// then ends up in the customer's connection (RFC 9700 section 4.7).
+	// Set it only for hosts that cannot answer the browser themselves and
+	// accept that risk, or in tests that play the browser.
+	AllowUnboundConnect bool
 }
 
 // Flow runs the OAuth 2.0 flows of connections: CONNECT ([Flow.Start] or
@@ -103,6 +114,7 @@ type Flow struct {
 	stateTTL     time.Duration
 	allowPrivate bool
 	issuer       func(*template.Resolution) string
+	allowUnbound bool
 	metadata     *metadataCache
 	ccGroup      singleflight.Group
 }
@@ -148,6 +160,7 @@ func NewFlow(cfg FlowConfig) (*Flow, error) {
 		stateTTL:     cfg.StateTTL,
 		allowPrivate: cfg.AllowPrivateNetworks,
 		issuer:       cfg.Issuer,
+		allowUnbound: cfg.AllowUnboundConnect,
 	}
 	if f.logger == nil {
 		f.logger = slog.New(slog.DiscardHandler)

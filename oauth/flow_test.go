@@ -136,6 +136,9 @@ func newFlowFx(t testing.TB, opts flowFxOptions) *flowFx {
 		RedirectURL: fxRedirectURL,
 		HTTPClient:  oauth.NewHTTPClient(oauth.HTTPClientConfig{Transport: srv.Transport()}),
 		Scheduler:   fx.sched,
+		// The fixture plays the browser with Start (fx.start); browser
+		// binding, the default, is tested with StartRedirect.
+		AllowUnboundConnect: true,
 	}
 	if opts.flow != nil {
 		opts.flow(&fc)

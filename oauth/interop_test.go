@@ -160,7 +160,9 @@ func TestInteropZitadel(t *testing.T) {
 		// The default client (retries, no redirects, body cap), with the
 		// SSRF guard letting loopback through.
 		AllowPrivateNetworks: true,
-		Issuer:               oauth.IssuerByType(map[string]string{"zitadel": issuer, "zitadel-service": issuer}),
+		// The test plays the browser with Start.
+		AllowUnboundConnect: true,
+		Issuer:              oauth.IssuerByType(map[string]string{"zitadel": issuer, "zitadel-service": issuer}),
 	})
 	if err != nil {
 		t.Fatal(err)

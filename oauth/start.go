@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -42,9 +43,14 @@ const (
 // Resolver's and the store's errors otherwise. A failure is also written to
 // the connection's log when the connection exists.
 //
-// Start does not bind the CONNECT to the browser that will complete it; a
-// host that sends the browser itself should prefer [Flow.StartRedirect].
+// Start does not bind the CONNECT to the browser that will complete it, so
+// it is refused with [ErrUnboundConnect] unless FlowConfig.AllowUnboundConnect
+// is set (see there for the risk): hosts begin CONNECTs with
+// [Flow.StartRedirect].
 func (f *Flow) Start(ctx context.Context, ref connection.Ref) (string, error) {
+	if !f.allowUnbound {
+		return "", fmt.Errorf("oauth: Start of %s: use StartRedirect, or set FlowConfig.AllowUnboundConnect: %w", ref, ErrUnboundConnect)
+	}
 	authURL, _, err := f.start(ctx, ref, "")
 	return authURL, err
 }
@@ -57,9 +63,38 @@ func (f *Flow) Start(ctx context.Context, ref connection.Ref) (string, error) {
 // CONNECT without it. This is the CSRF protection of RFC 9700 section 4.7:
 // a CONNECT link started by one person cannot be completed by another
 // (who would otherwise attach their own third-party account to the
-// first person's connection). On error nothing is written to w and the
-// error is returned, as for Start.
+// first person's connection).
+//
+// The host mounts it behind its own authentication: the request must come
+// from someone allowed to connect ref, and, since it starts a CONNECT, be
+// protected against cross-site request forgery (a CSRF token, or a session
+// cookie with SameSite=Lax or Strict). StartRedirect itself refuses, with
+// an answer of its own and an error matching [ErrBadStartRequest]:
+//
+//   - a request that is not a POST (405 with Allow: POST): a GET could be
+//     triggered by any site through a link or an image;
+//   - a request whose Host is not the host (and port) of the RedirectURL
+//     (421 Misdirected Request): the binding cookie is a host-only cookie
+//     for the callback's path, so the browser would not send it back to a
+//     callback on another host, and the CONNECT could never complete. A host
+//     serving the callback on its own domain ("https://oauth2.example.com/
+//     callback") serves StartRedirect there too. Behind a reverse proxy the
+//     proxy must pass the original Host header on.
+//
+// On any other error nothing is written to w and the error is returned, as
+// for Start.
 func (f *Flow) StartRedirect(w http.ResponseWriter, r *http.Request, ref connection.Ref) error {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "CONNECT must be started with a POST request.", http.StatusMethodNotAllowed)
+		return fmt.Errorf("oauth: StartRedirect with method %s: %w", sanitize(r.Method, 16), ErrBadStartRequest)
+	}
+	if u, _ := url.Parse(f.redirectURL); !sameHost(r.Host, u) { // checked by NewFlow
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "CONNECT must be started on the host of the OAuth callback.", http.StatusMisdirectedRequest)
+		return fmt.Errorf("oauth: StartRedirect on host %q, but the RedirectURL's host is %q: %w", sanitize(r.Host, 256), u.Host, ErrBadStartRequest)
+	}
 	var b [32]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	nonce := base64.RawURLEncoding.EncodeToString(b[:])
@@ -72,6 +107,24 @@ func (f *Flow) StartRedirect(w http.ResponseWriter, r *http.Request, ref connect
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	http.Redirect(w, r, authURL, http.StatusSeeOther)
 	return nil
+}
+
+// sameHost reports whether host (a request's Host) names the host and port
+// of u: case-insensitively, without a trailing dot, with the scheme's
+// default port implied.
+func sameHost(host string, u *url.URL) bool {
+	return canonicalHost(host, u.Scheme) == canonicalHost(u.Host, u.Scheme)
+}
+
+func canonicalHost(h, scheme string) string {
+	name, port, err := net.SplitHostPort(h)
+	if err != nil {
+		name, port = h, ""
+	}
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	return strings.ToLower(strings.TrimSuffix(name, ".")) + " " + port
 }
 
 // bindingCookie is the cookie binding the CONNECT with state to a browser;

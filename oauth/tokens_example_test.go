@@ -86,15 +86,22 @@ func ExampleTokens() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	authURL, err := flow.Start(ctx, ref)
+	// The browser POSTs to the host's CONNECT endpoint, which answers
+	// with StartRedirect; the binding cookie comes back with the callback.
+	rec := httptest.NewRecorder()
+	if err := flow.StartRedirect(rec, httptest.NewRequest(http.MethodPost, "https://host.example/connect", nil), ref); err != nil {
+		log.Fatal(err)
+	}
+	started := rec.Result()
+	back, err := provider.Authorize(ctx, started.Header.Get("Location"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	back, err := provider.Authorize(ctx, authURL)
-	if err != nil {
-		log.Fatal(err)
+	cb := httptest.NewRequest(http.MethodGet, back.String(), nil)
+	for _, c := range started.Cookies() {
+		cb.AddCookie(c)
 	}
-	flow.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, back.String(), nil))
+	flow.ServeHTTP(httptest.NewRecorder(), cb)
 	fmt.Println("scheduled for refresh:", refresher.Len())
 
 	// A step.

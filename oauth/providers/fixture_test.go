@@ -250,6 +250,7 @@ func newFx(t testing.TB, key string, opts fxOptions) *fx {
 	client := oauth.NewHTTPClient(oauth.HTTPClientConfig{Transport: f.router, Retries: -1})
 	if f.flow, err = oauth.NewFlow(oauth.FlowConfig{
 		Store: f.store, Sealer: f.ring, Resolver: f.mgr, RedirectURL: fxRedirectURL, HTTPClient: client,
+		AllowUnboundConnect: true, // the fixture plays the browser with Start
 	}); err != nil {
 		t.Fatal(err)
 	}
