@@ -308,13 +308,31 @@ type Logs interface {
 // Lease is a lock that one owner holds on one key until it expires or is
 // released.
 type Lease struct {
-	Key     string
-	Owner   string
+	// Key names what is locked, such as one connection's refresh; chosen by
+	// the caller.
+	Key string
+	// Owner identifies the holder (a replica, a process); chosen by the
+	// caller.
+	Owner string
+	// Expires is set by the store: the store's now + ttl, by the clock the
+	// store decides expiry with (see [Leases]), at least to the millisecond.
+	// Compare it with that clock only; a caller's own clock may disagree.
 	Expires time.Time
 }
 
 // Leases grants refresh leases, so that one process at a time refreshes a
 // connection.
+//
+// One clock: every replica sharing a store must decide "is this lease still
+// held" by the same clock, and set Expires by it. A store that let each
+// replica use its own wall clock would let a replica whose clock runs ten
+// seconds fast take a lease that another still holds for ten seconds: two
+// refreshes with one rotating refresh token, and strict providers revoke the
+// grant. A shared backend therefore takes the time from the backend (as
+// store/sqlstore does on PostgreSQL, from the database server's clock), or
+// its documentation says that it relies on the replicas' clocks agreeing to
+// well within a lease's ttl. The same holds for the expiry of pending
+// authorizations.
 type Leases interface {
 	// AcquireLease gives key to owner for ttl: the returned Lease expires at
 	// the store's now + ttl. It succeeds when the key is free, expired (the

@@ -22,9 +22,19 @@
 // dialects (PostgreSQL columns use the "C" collation), so listings are ordered
 // the way Go orders strings.
 //
-// Every time comparison (pending-authorization expiry, lease expiry) uses the
-// store's clock, [Options.Now], passed to the database as a parameter; the
-// database's own clock is never consulted.
+// # Clocks
+//
+// Expiry decisions (is a lease still held, has a pending authorization
+// expired) must be made by one clock for every replica that shares a
+// database, or a replica whose clock runs fast takes a lease another still
+// holds, and two replicas refresh one token at once. So on PostgreSQL with
+// [Options.Now] nil (the production setting) these decisions and a lease's
+// expiry are computed in SQL from the database server's clock
+// (clock_timestamp(), in Unix milliseconds). SQLite is one file on one
+// machine, so it uses the process clock, time.Now. Stamps that only inform
+// (UpdatedAt, CreatedAt, log times) come from the process clock in both
+// dialects. A non-nil [Options.Now] is used for everything, in both dialects:
+// tests inject it.
 //
 // # Concurrency
 //

@@ -10,9 +10,11 @@ import (
 )
 
 // PutPending implements [store.Pending]. It also deletes pending
-// authorizations that have expired by the store's clock, so abandoned flows
-// do not accumulate; an expired one with the same state hash no longer
-// counts as existing.
+// authorizations that have expired, so abandoned flows do not accumulate; an
+// expired one with the same state hash no longer counts as existing. Expiry
+// is judged by the database server's clock on PostgreSQL when Options.Now is
+// nil, and by the store's clock otherwise (see [Options.Now]); a zero
+// CreatedAt is set from the store's clock.
 func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 	const op = "put pending authorization"
 	if err := ctxErr(ctx, op); err != nil {
@@ -28,15 +30,14 @@ func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
-	now := s.now()
 	created := p.CreatedAt
 	if created.IsZero() {
-		created = now
+		created = s.now()
 	}
 	// The state hash is a lookup key derived from a secret; errors name the
 	// connection instead.
 	what := fmt.Sprintf("%s for connection %q", op, p.ConnectionID)
-	if _, err := s.exec(ctx, s.q.deleteExpiredPending, ms(now)); err != nil {
+	if _, err := s.exec(ctx, s.q.deleteExpiredPending, s.clockArg()); err != nil {
 		return dbErr(ctx, what, err)
 	}
 	_, err = s.exec(ctx, s.q.insertPending,
@@ -53,7 +54,8 @@ func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 
 // ConsumePending implements [store.Pending] with one DELETE ... RETURNING:
 // of concurrent callers exactly one deletes the row and gets it. An expired
-// authorization is deleted too, and reported as ErrNotFound.
+// authorization (by the clock PutPending uses) is deleted too, and reported
+// as ErrNotFound.
 func (s *Store) ConsumePending(ctx context.Context, stateHash string) (*store.PendingAuth, error) {
 	const op = "consume pending authorization"
 	if err := ctxErr(ctx, op); err != nil {
@@ -63,10 +65,11 @@ func (s *Store) ConsumePending(ctx context.Context, stateHash string) (*store.Pe
 	var (
 		data             string
 		created, expires int64
+		expired          int
 	)
-	err := s.queryRow(ctx, s.q.consumePending, stateHash).Scan(
+	err := s.queryRow(ctx, s.q.consumePending, stateHash, s.clockArg()).Scan(
 		&p.ConnectionID, &p.Ref.InstanceID, &p.Ref.Variable, &p.Ref.User, &p.Verifier,
-		&p.RedirectURI, &p.TokenURL, &p.Issuer, &data, &created, &expires)
+		&p.RedirectURI, &p.TokenURL, &p.Issuer, &data, &created, &expires, &expired)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlstore: %s: %w", op, store.ErrNotFound)
 	}
@@ -74,7 +77,7 @@ func (s *Store) ConsumePending(ctx context.Context, stateHash string) (*store.Pe
 		return nil, dbErr(ctx, op, err)
 	}
 	p.CreatedAt, p.ExpiresAt = fromMS(created), fromMS(expires)
-	if ms(s.now()) >= expires { // expired once the clock reads ExpiresAt
+	if expired != 0 { // expired once the clock reads ExpiresAt
 		return nil, fmt.Errorf("sqlstore: %s: expired: %w", op, store.ErrNotFound)
 	}
 	if p.Data, err = decodeMap[map[string]string](data, "data"); err != nil {

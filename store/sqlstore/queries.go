@@ -36,8 +36,21 @@ const templateCols = `id, name, component, type, vals, secrets, revision, create
 const pendingCols = `connection_id, instance_id, variable, user_id, verifier,
 	redirect_uri, token_url, issuer, data, created_at, expires_at`
 
+// nowSQL is the SQL expression for "now" in Unix milliseconds wherever a
+// query decides whether something has expired, with one placeholder that
+// takes [Store.clockArg]. On PostgreSQL a NULL argument means the database
+// server's clock, so that replicas sharing the database decide by one clock;
+// clock_timestamp() is the time the statement reads it, not the start of its
+// transaction. SQLite always gets the store's clock.
+func nowSQL(d Dialect) string {
+	if d == PostgreSQL {
+		return `COALESCE(CAST(? AS BIGINT), floor(extract(epoch from clock_timestamp()) * 1000)::bigint)`
+	}
+	return `?`
+}
+
 func buildQueries(d Dialect, prefix string) queries {
-	r := strings.NewReplacer("{p}", prefix)
+	r := strings.NewReplacer("{p}", prefix, "{now}", nowSQL(d))
 	q := func(s string) string { return rebind(d, r.Replace(s)) }
 	forUpdate, forShare, forKeyShare := "", "", ""
 	if d == PostgreSQL {
@@ -100,10 +113,13 @@ func buildQueries(d Dialect, prefix string) queries {
 		insertVersion:  q(`INSERT INTO {p}versions (integration_id, version, published_at) VALUES (?, ?, ?)`),
 		insertPin:      q(`INSERT INTO {p}pins (template_id, integration_id, version) VALUES (?, ?, ?)`),
 
-		deleteExpiredPending: q(`DELETE FROM {p}pending WHERE expires_at <= ?`),
+		deleteExpiredPending: q(`DELETE FROM {p}pending WHERE expires_at <= {now}`),
 		insertPending: q(`INSERT INTO {p}pending (state_hash, ` + pendingCols + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		consumePending: q(`DELETE FROM {p}pending WHERE state_hash = ? RETURNING ` + pendingCols),
+		// The last column says whether the deleted row had expired by the
+		// clock of {now}.
+		consumePending: q(`DELETE FROM {p}pending WHERE state_hash = ? RETURNING ` + pendingCols + `,
+			CASE WHEN expires_at <= {now} THEN 1 ELSE 0 END`),
 
 		// The key-share lock keeps the connection from being deleted (and
 		// its logs with it) until the append commits; updates of the row
@@ -120,9 +136,14 @@ func buildQueries(d Dialect, prefix string) queries {
 		listLogsBefore: q(`SELECT seq, logged_at, level, event, message, attrs FROM {p}logs
 			WHERE connection_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
 
-		acquireLease: q(`INSERT INTO {p}leases (lease_key, owner, expires) VALUES (?, ?, ?)
+		// Arguments: key, owner, clock, ttl (ms), ttl (ms). The clock is read
+		// once: the proposed expiry is now + ttl, so the row's "now" in the
+		// condition is excluded.expires - ttl. No row returned: another
+		// owner holds an unexpired lease.
+		acquireLease: q(`INSERT INTO {p}leases (lease_key, owner, expires) VALUES (?, ?, {now} + ?)
 			ON CONFLICT (lease_key) DO UPDATE SET owner = excluded.owner, expires = excluded.expires
-			WHERE {p}leases.owner = excluded.owner OR {p}leases.expires <= ?`),
+			WHERE {p}leases.owner = excluded.owner OR {p}leases.expires <= excluded.expires - ?
+			RETURNING expires`),
 		releaseLease: q(`DELETE FROM {p}leases WHERE lease_key = ? AND owner = ?`),
 	}
 }

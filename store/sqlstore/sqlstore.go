@@ -57,9 +57,26 @@ var ErrDialect = errors.New("sqlstore: unknown dialect")
 
 // Options configure a Store. The zero value is ready to use.
 type Options struct {
-	// Now is the store's clock: it stamps UpdatedAt, CreatedAt and log times
-	// and decides when pending authorizations and leases expire. Nil means
-	// time.Now.
+	// Now, when set, is the store's only clock: it stamps UpdatedAt,
+	// CreatedAt and log times and decides when pending authorizations and
+	// leases expire. Tests set it (the conformance suite drives it forward
+	// instead of sleeping).
+	//
+	// Nil, the production setting, means:
+	//   - On PostgreSQL, lease and pending-authorization expiry are decided
+	//     by the database server's clock, computed in SQL
+	//     (clock_timestamp()): a lease's Expires is the server's now + ttl
+	//     and "has it expired" compares with the server's now. Replicas that
+	//     share the database thus agree on who holds a lease and when a
+	//     pending authorization expires even when their own clocks disagree
+	//     (a VM pause, an NTP step). Stamps (UpdatedAt, CreatedAt, log
+	//     times) come from time.Now: they order nothing between replicas.
+	//   - On SQLite, time.Now for everything: one database file is used from
+	//     one machine, so every process reads the same clock.
+	//
+	// A Now set on PostgreSQL with several replicas makes each replica
+	// decide leases by its own clock again: a lease is then only as good as
+	// the agreement of their clocks.
 	Now func() time.Time
 	// LogRetention is how many log entries are kept per connection; older
 	// entries are dropped as new ones are appended. Zero means
@@ -81,7 +98,8 @@ type Store struct {
 	owned     bool // Close closes db
 	dialect   Dialect
 	prefix    string
-	now       func() time.Time
+	now       func() time.Time // Options.Now, else time.Now
+	dbClock   bool             // expiry decided by the database's clock (PostgreSQL, Options.Now nil)
 	retention int
 	q         queries
 	stmts     stmtCache
@@ -150,9 +168,9 @@ func New(db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 	if !prefixPattern.MatchString(prefix) {
 		return nil, fmt.Errorf("sqlstore: table prefix %q: want lower-case letters, digits and underscores, starting with a letter, at most 40 bytes", prefix)
 	}
-	now := opts.Now
+	now, dbClock := opts.Now, false
 	if now == nil {
-		now = time.Now
+		now, dbClock = time.Now, dialect == PostgreSQL
 	}
 	retention := opts.LogRetention
 	if retention == 0 {
@@ -163,6 +181,7 @@ func New(db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 		dialect:   dialect,
 		prefix:    prefix,
 		now:       now,
+		dbClock:   dbClock,
 		retention: retention,
 		q:         buildQueries(dialect, prefix),
 	}, nil
@@ -218,6 +237,16 @@ func SQLiteDSN(dsn string) string {
 		return base + "?" + query + "&" + strings.Join(add, "&")
 	}
 	return base + "?" + strings.Join(add, "&")
+}
+
+// clockArg is the argument for a query's clock placeholder (see nowSQL): the
+// store's clock in Unix milliseconds, or NULL when the database's clock
+// decides.
+func (s *Store) clockArg() any {
+	if s.dbClock {
+		return nil
+	}
+	return ms(s.now())
 }
 
 // querier is what *sql.DB, *sql.Tx and *sql.Conn have in common.
