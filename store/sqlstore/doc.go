@@ -11,7 +11,11 @@
 // owns. Either way, call [Store.Migrate] before first use (at every start is
 // fine: it is idempotent and safe to run from several processes at once). The
 // schema's migrations are embedded in the binary, numbered, and recorded in a
-// schema_migrations table.
+// schema_migrations table. A build started on a database that a newer build
+// has migrated refuses it: Migrate returns an error wrapping
+// [ErrSchemaNewer] and changes nothing, so an old binary (a rollback, or an
+// old replica restarting during a rolling deploy) never writes to a schema
+// it does not know.
 //
 // # Storage
 //

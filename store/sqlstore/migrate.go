@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -74,8 +75,10 @@ func SchemaVersion() int {
 // transaction and recording it in the <prefix>schema_migrations table. It is
 // idempotent and safe to call from several processes at once: on PostgreSQL
 // the transaction takes an advisory lock first (pg_advisory_xact_lock), on
-// SQLite it starts with BEGIN IMMEDIATE. Versions recorded in the database
-// that this build does not know (a newer build migrated it) are left alone.
+// SQLite it starts with BEGIN IMMEDIATE. A database that records a version
+// this build does not know (a newer build migrated it) is refused with an
+// error wrapping [ErrSchemaNewer], and nothing is changed: run the newer
+// build, whose Store can still read what this one wrote.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := ctxErr(ctx, "migrate"); err != nil {
 		return err
@@ -85,6 +88,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return err
 	}
 	table := s.prefix + "schema_migrations"
+	var newer error
 	err = s.inTx(ctx, func(q querier) error {
 		if s.dialect == PostgreSQL {
 			if _, err := q.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLockKey(s.prefix)); err != nil {
@@ -98,6 +102,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 		applied, err := appliedVersions(ctx, q, table)
 		if err != nil {
 			return err
+		}
+		if top := slices.Max(append(slices.Collect(maps.Keys(applied)), 0)); top > len(list) {
+			newer = fmt.Errorf("sqlstore: migrate: %w: the database is at version %d, this build knows versions 1 to %d",
+				ErrSchemaNewer, top, len(list))
+			return newer // rolls back: nothing is written
 		}
 		insert := rebind(s.dialect, "INSERT INTO "+table+" (version, applied_at) VALUES (?, ?)")
 		for _, m := range list {
@@ -113,6 +122,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+	if newer != nil {
+		return newer
+	}
 	if err != nil {
 		return dbErr(ctx, "migrate", err)
 	}

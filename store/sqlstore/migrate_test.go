@@ -3,6 +3,8 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -151,4 +153,37 @@ func TestNewLeavesDBOpen(t *testing.T) {
 	if err := db.PingContext(ctx); err != nil {
 		t.Errorf("Close of a Store made by New closed the host's *sql.DB: %v", err)
 	}
+}
+
+// A database that a newer build migrated (it records a schema version this
+// build does not know) is refused: an older binary must not write to a schema
+// it does not understand. Migrate fails with ErrSchemaNewer, naming both
+// versions, and changes nothing.
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	dialects(t, func(t *testing.T, d sqlstore.Dialect) {
+		ctx := context.Background()
+		dsn := freshDatabase(t, d)
+		s := open(t, d, dsn, sqlstore.Options{})
+		db := rawDB(t, d, dsn)
+		newer := sqlstore.SchemaVersion() + 1
+		if _, err := db.ExecContext(ctx, "INSERT INTO connkit_schema_migrations (version, applied_at) VALUES ("+
+			strconv.Itoa(newer)+", 0)"); err != nil {
+			t.Fatal(err)
+		}
+		err := s.Migrate(ctx)
+		if !errors.Is(err, sqlstore.ErrSchemaNewer) {
+			t.Fatalf("Migrate on a database at schema version %d: err = %v, want ErrSchemaNewer", newer, err)
+		}
+		for _, want := range []string{strconv.Itoa(newer), strconv.Itoa(sqlstore.SchemaVersion())} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not name version %s", err, want)
+			}
+		}
+		got := appliedVersions(t, db)
+		if len(got) != newer || got[len(got)-1] != newer {
+			t.Errorf("after the refused Migrate, schema_migrations holds %v, want 1..%d untouched", got, newer)
+		}
+		// A fresh, empty database still migrates.
+		open(t, d, freshDatabase(t, d), sqlstore.Options{})
+	})
 }

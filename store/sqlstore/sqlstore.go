@@ -55,6 +55,12 @@ const DefaultTablePrefix = "connkit_"
 // PostgreSQL.
 var ErrDialect = errors.New("sqlstore: unknown dialect")
 
+// ErrSchemaNewer is returned by [Store.Migrate] when the database records a
+// schema version newer than [SchemaVersion]: a newer build of this package
+// migrated it, and this one must not write to a schema it does not know.
+// Deploy the newer build (or restore the database); nothing was changed.
+var ErrSchemaNewer = errors.New("sqlstore: database schema is newer than this build knows")
+
 // Options configure a Store. The zero value is ready to use.
 type Options struct {
 	// Now, when set, is the store's only clock: it stamps UpdatedAt,
