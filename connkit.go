@@ -58,6 +58,12 @@ type Config struct {
 	// Metadata is authorization server metadata known in advance, keyed by
 	// issuer; other issuers are discovered (RFC 8414).
 	Metadata map[string]*oauth.Metadata
+	// AllowUnboundConnect lets [Host.Connect] start a CONNECT that is not
+	// bound to the customer's browser. Leave it off: without the binding,
+	// a customer can send the authorize URL to someone else and receive
+	// that person's account in their connection (RFC 9700 section 4.7).
+	// Use [Host.StartConnect] instead.
+	AllowUnboundConnect bool
 }
 
 // Egress says where outbound traffic leaves from, so customers can allowlist
@@ -187,6 +193,7 @@ func New(cfg Config) (*Host, error) {
 		AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		Issuer:               cfg.Issuer,
 		Metadata:             cfg.Metadata,
+		AllowUnboundConnect:  cfg.AllowUnboundConnect,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connkit: %w", err)
@@ -263,8 +270,24 @@ func (h *Host) SetValues(ctx context.Context, ref connection.Ref, audience templ
 	return h.templates.SetValues(ctx, ref, audience, values)
 }
 
-// Connect starts the OAuth 2.0 authorization code flow for a connection and
-// returns the URL to send the customer's browser to.
+// StartConnect starts the OAuth 2.0 authorization code flow for a
+// connection and answers the customer's browser with a redirect to the
+// provider, binding the CONNECT to that browser with a cookie: the callback
+// refuses it from any other browser.
+//
+// Mount it on a POST route, behind the host's own authentication and CSRF
+// protection, on the same scheme, host and port as Config.CallbackURL (a
+// reverse proxy must pass the original Host header). When the returned
+// error matches oauth.ErrBadStartRequest the response was already written
+// (405 for a method other than POST, 421 for another host); for any other
+// error nothing was written and the host answers itself.
+func (h *Host) StartConnect(w http.ResponseWriter, r *http.Request, ref connection.Ref) error {
+	return h.flow.StartRedirect(w, r, ref)
+}
+
+// Connect starts a CONNECT that is not bound to a browser and returns the
+// URL to send the customer to. It fails with oauth.ErrUnboundConnect unless
+// Config.AllowUnboundConnect is set; prefer [Host.StartConnect].
 func (h *Host) Connect(ctx context.Context, ref connection.Ref) (string, error) {
 	return h.flow.Start(ctx, ref)
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/connkit/connkit/component"
 	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/internal/oauthtest"
+	"github.com/connkit/connkit/oauth"
 	"github.com/connkit/connkit/store/keyring"
 	"github.com/connkit/connkit/store/memory"
 	"github.com/connkit/connkit/template"
@@ -28,6 +31,7 @@ const callbackPath = "/oauth/callback"
 
 // world is a host with a fake authorization server and a fake API.
 type world struct {
+	browser *http.Client // a browser: cookies kept, redirects not followed
 	host    *connkit.Host
 	auth    *oauthtest.Server
 	api     *httptest.Server
@@ -37,7 +41,8 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{apiHits: map[string]int{}}
+	jar, _ := cookiejar.New(nil)
+	w := &world{apiHits: map[string]int{}, browser: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	// The host app's callback URL must be known before the authorization
 	// server registers it; reserve the listener first.
 	w.app = httptest.NewUnstartedServer(nil)
@@ -76,10 +81,45 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(func() { _ = w.host.Close(context.Background()) })
 	mux := http.NewServeMux()
 	mux.Handle(callbackPath, w.host.CallbackHandler())
+	mux.HandleFunc("POST /connect", func(rw http.ResponseWriter, r *http.Request) {
+		ref := connection.Ref{InstanceID: r.FormValue("instance"), Variable: r.FormValue("variable")}
+		if err := w.host.StartConnect(rw, r, ref); err != nil && !errors.Is(err, oauth.ErrBadStartRequest) {
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+		}
+	})
 	w.app.Config.Handler = mux
 	w.app.Start()
 	t.Cleanup(w.app.Close)
 	return w
+}
+
+// connect plays the customer's browser through CONNECT: it posts to the
+// host's connect route, follows the provider's consent and comes back to the
+// callback with the binding cookie. It returns the callback's page.
+func (w *world) connect(t *testing.T, ref connection.Ref) string {
+	t.Helper()
+	resp, err := w.browser.PostForm(w.app.URL+"/connect", url.Values{"instance": {ref.InstanceID}, "variable": {ref.Variable}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("connect: HTTP %d, want 303", resp.StatusCode)
+	}
+	back, err := w.auth.Authorize(t.Context(), resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = w.browser.Get(back.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("callback: HTTP %d: %s", resp.StatusCode, page)
+	}
+	return string(page)
 }
 
 func acme(auth *oauthtest.Server, apiURL string) component.Component {
@@ -187,23 +227,13 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// CONNECT without the customer's browser is refused.
+	if _, err := w.host.Connect(ctx, oauthRef); !errors.Is(err, oauth.ErrUnboundConnect) {
+		t.Fatalf("unbound Connect: %v, want ErrUnboundConnect", err)
+	}
 	// CONNECT: the browser goes to the provider and comes back.
-	authURL, err := w.host.Connect(ctx, oauthRef)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := w.auth.Authorize(ctx, authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(back.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "Authorization completed successfully") {
-		t.Fatalf("callback: %d %s", resp.StatusCode, page)
+	if page := w.connect(t, oauthRef); !strings.Contains(page, "Authorization completed successfully") {
+		t.Fatalf("callback page: %s", page)
 	}
 	assertStatus(t, w.host, oauthRef, connection.StatusConfigured)
 
@@ -287,19 +317,7 @@ func TestStatusTransitions(t *testing.T) {
 	keyRef := connection.Ref{InstanceID: "inst-1", Variable: "Acme API Key Connection"}
 	connect := func() {
 		t.Helper()
-		authURL, err := w.host.Connect(ctx, oauthRef)
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := w.auth.Authorize(ctx, authURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.Get(back.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		w.connect(t, oauthRef)
 	}
 	setKey := func(k string) {
 		t.Helper()
