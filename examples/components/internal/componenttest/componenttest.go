@@ -8,9 +8,11 @@ package componenttest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -20,6 +22,7 @@ import (
 	"github.com/connkit/connkit/component"
 	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/internal/oauthtest"
+	"github.com/connkit/connkit/oauth"
 	"github.com/connkit/connkit/store"
 	"github.com/connkit/connkit/store/keyring"
 	"github.com/connkit/connkit/store/memory"
@@ -37,6 +40,8 @@ const (
 	// CallbackPath is where the callback server mounts the host's
 	// callback handler.
 	CallbackPath = "/oauth/callback"
+	// ConnectPath is where the customer's browser posts to start CONNECT.
+	ConnectPath = "/connect"
 )
 
 // Config says what to run.
@@ -70,6 +75,8 @@ type Harness struct {
 	Variable string
 	// Logs captures the host's slog records (text), to check for secrets.
 	Logs *SyncBuffer
+
+	appURL string // the host app serving the callback and connect routes
 }
 
 // New builds and starts a harness; everything stops when the test ends.
@@ -110,9 +117,15 @@ func New(t *testing.T, cfg Config) *Harness {
 	t.Cleanup(func() { _ = h.Host.Close(context.Background()) })
 	mux := http.NewServeMux()
 	mux.Handle(CallbackPath, h.Host.CallbackHandler())
+	mux.HandleFunc("POST "+ConnectPath, func(w http.ResponseWriter, r *http.Request) {
+		if err := h.Host.StartConnect(w, r, h.Ref()); err != nil && !errors.Is(err, oauth.ErrBadStartRequest) {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
 	app.Config.Handler = mux
 	app.Start()
 	t.Cleanup(app.Close)
+	h.appURL = app.URL
 
 	c, err := h.Host.Register(cfg.Component)
 	if err != nil {
@@ -154,17 +167,31 @@ func (h *Harness) SetValues(t *testing.T, values map[string]string) {
 	}
 }
 
-// Connect runs CONNECT: it starts the flow, plays the browser at the fake
-// authorization server and follows its redirect to the callback. It
-// returns the authorize URL the host built and fails the test unless the
-// callback shows its success page.
+// Connect runs CONNECT the way a customer's browser does: it posts to the
+// host's connect route (which binds the CONNECT to the browser with a
+// cookie), plays the browser at the fake authorization server and follows
+// its redirect to the callback with the cookie. It returns the authorize
+// URL the host built and fails the test unless the callback shows its
+// success page.
 func (h *Harness) Connect(t *testing.T) string {
 	t.Helper()
 	ctx := t.Context()
-	authURL, err := h.Host.Connect(ctx, h.Ref())
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer client.CloseIdleConnections()
+	start, err := http.NewRequestWithContext(ctx, http.MethodPost, h.appURL+ConnectPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	resp, err := client.Do(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("connect answered %d, want 303", resp.StatusCode)
+	}
+	authURL := resp.Header.Get("Location")
 	back, err := h.Auth.Authorize(ctx, authURL)
 	if err != nil {
 		t.Fatal(err)
@@ -173,9 +200,7 @@ func (h *Harness) Connect(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{}
-	defer client.CloseIdleConnections()
-	resp, err := client.Do(req)
+	resp, err = client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
