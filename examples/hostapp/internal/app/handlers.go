@@ -382,7 +382,7 @@ func (a *App) saveValues(w http.ResponseWriter, r *http.Request) {
 }
 
 // connect saves the form and starts CONNECT: the browser goes to the
-// provider's authorize URL.
+// provider's authorize URL, bound to this browser.
 func (a *App) connect(w http.ResponseWriter, r *http.Request) {
 	ref, view, ok := a.target(w, r)
 	if !ok {
@@ -391,7 +391,12 @@ func (a *App) connect(w http.ResponseWriter, r *http.Request) {
 	if _, ok := a.save(w, r, ref, view); !ok {
 		return
 	}
-	authURL, err := a.host.Connect(r.Context(), ref)
+	// StartConnect answers with the redirect to the provider and binds the
+	// CONNECT to this browser with a cookie.
+	err := a.host.StartConnect(w, r, ref)
+	if errors.Is(err, oauth.ErrBadStartRequest) {
+		return // answered already (wrong method or host)
+	}
 	if err != nil {
 		byField, msg := problems(err)
 		if byField == nil && !errors.Is(err, oauth.ErrMisconfigured) {
@@ -403,10 +408,7 @@ func (a *App) connect(w http.ResponseWriter, r *http.Request) {
 		}
 		a.renderInstance(w, r, http.StatusUnprocessableEntity, ref.InstanceID,
 			&formState{variable: ref.Variable, errors: byField, message: "CONNECT could not start. " + msg})
-		return
 	}
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	seeOther(w, r, authURL)
 }
 
 func (a *App) disconnect(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -106,8 +107,9 @@ func start(t *testing.T, c config) *running {
 	return r
 }
 
-// browser is a minimal cookie-less browser: it follows redirects itself so
-// tests can see where each one goes, and keeps the last page.
+// browser is a minimal browser: it keeps cookies (CONNECT is bound to the
+// browser that started it with one), follows redirects itself so tests can
+// see where each one goes, and keeps the last page.
 type browser struct {
 	t      *testing.T
 	client *http.Client
@@ -121,7 +123,12 @@ type browser struct {
 }
 
 func newBrowser(t *testing.T) *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b := &browser{t: t, client: &http.Client{
+		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	t.Cleanup(b.client.CloseIdleConnections)
