@@ -20,6 +20,7 @@ import (
 	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/internal/oauthtest"
 	"github.com/connkit/connkit/oauth"
+	"github.com/connkit/connkit/store"
 	"github.com/connkit/connkit/store/keyring"
 	"github.com/connkit/connkit/store/memory"
 	"github.com/connkit/connkit/template"
@@ -31,6 +32,8 @@ const callbackPath = "/oauth/callback"
 
 // world is a host with a fake authorization server and a fake API.
 type world struct {
+	st      store.Store
+	sealer  store.Sealer
 	browser *http.Client // a browser: cookies kept, redirects not followed
 	host    *connkit.Host
 	auth    *oauthtest.Server
@@ -69,8 +72,9 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.st, w.sealer = memory.New(memory.Options{}), ring
 	w.host, err = connkit.New(connkit.Config{
-		Store:                memory.New(memory.Options{}),
+		Store:                w.st,
 		Sealer:               ring,
 		CallbackURL:          callbackURL,
 		AllowPrivateNetworks: true, // the fake servers are on loopback
@@ -441,5 +445,64 @@ func TestNewAndRegisterErrors(t *testing.T) {
 	}
 	if got := connkit.CallbackURL(".example.com."); got != "https://oauth2.example.com/callback" {
 		t.Errorf("CallbackURL = %q", got)
+	}
+}
+
+// replica is a second host process sharing the world's store and keys.
+func (w *world) replica(t *testing.T, c component.Component, b *component.Builder) *connkit.Host {
+	t.Helper()
+	h, err := connkit.New(connkit.Config{Store: w.st, Sealer: w.sealer, CallbackURL: "http://" + w.app.Listener.Addr().String() + callbackPath,
+		AllowPrivateNetworks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	if _, err := h.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.RegisterIntegration(b); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestDisconnectSeenByOtherReplica: after DISCONNECT through one replica,
+// a step on another replica that had the access token cached fails at once
+// with "not connected" instead of using the cached token.
+func TestDisconnectSeenByOtherReplica(t *testing.T) {
+	ctx := t.Context()
+	w := newWorld(t)
+	comp := acme(w.auth, w.api.URL)
+	c, err := w.host.Register(comp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := component.NewBuilder("int-1", "Acme Sync", 1)
+	if _, err := b.AddStep("token", c, "token", component.StepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Variable("Acme OAuth Connection", func(v *connection.Variable) {
+		v.Defaults = connection.ValuesOf(map[string]string{connection.FieldClientID: "app-1", connection.FieldClientSecret: "app-secret"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.host.RegisterIntegration(b); err != nil {
+		t.Fatal(err)
+	}
+	other := w.replica(t, comp, b)
+	if err := w.host.Deploy(ctx, connection.Instance{ID: "inst-1", IntegrationID: "int-1", IntegrationVersion: 1}); err != nil {
+		t.Fatal(err)
+	}
+	ref := connection.Ref{InstanceID: "inst-1", Variable: "Acme OAuth Connection"}
+	w.connect(t, ref)
+	if _, err := other.RunStep(ctx, "inst-1", "token", connkit.RunOptions{}); err != nil {
+		t.Fatalf("step on the other replica before DISCONNECT: %v", err)
+	}
+	if _, err := w.host.Disconnect(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	_, err = other.RunStep(ctx, "inst-1", "token", connkit.RunOptions{})
+	if !errors.Is(err, component.ErrNotConnected) {
+		t.Fatalf("step on the other replica after DISCONNECT: %v, want ErrNotConnected", err)
 	}
 }

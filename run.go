@@ -126,12 +126,12 @@ func (h *Host) conn(ctx context.Context, ref connection.Ref, exec *component.Exe
 		Logger:    h.logger,
 	}
 	if res.Variable.Type.IsOAuth2() {
-		cfg.Tokens = h.tokens.Source(ref)
-		if res.ConnectionID != "" {
-			if rec, err := h.cfg.Store.GetConnection(ctx, ref); err == nil {
-				cfg.Metadata = rec.Metadata
-			}
-		}
+		src := h.tokens.Source(ref)
+		// A DISCONNECT or CONNECT made through another replica takes
+		// effect here at once: the record the resolution read tells.
+		src.Observe(res.Token)
+		cfg.Tokens = src
+		cfg.Metadata = res.Metadata
 	}
 	return component.NewConn(cfg), nil
 }

@@ -1,6 +1,9 @@
 package template
 
-import "github.com/connkit/connkit/connection"
+import (
+	"github.com/connkit/connkit/connection"
+	"github.com/connkit/connkit/store"
+)
 
 // Resolution is the effective configuration of one connection: its values
 // after precedence, where each came from, and the identities around it.
@@ -21,6 +24,14 @@ type Resolution struct {
 	Revision int64
 	// Health is the stored connection's health (zero when none).
 	Health connection.Health
+	// Metadata is the stored connection's non-secret provider data (such
+	// as instance_url or realmId), nil when none.
+	Metadata map[string]string
+	// Token is the stored connection's sealed OAuth 2.0 token set, nil when
+	// not connected. It is as the store returned it, still sealed: token
+	// sources use it to notice a CONNECT or DISCONNECT made elsewhere
+	// without reading the store again.
+	Token *store.Token
 	// Values are the effective values. Secrets are opened: their plaintext
 	// is held in connection.Values, which never prints a value.
 	Values connection.Values

@@ -60,6 +60,7 @@ func (m *Manager) resolution(t *target, tpl connection.Values, rec *store.Connec
 		}
 		src = rec.Sources
 		res.ConnectionID, res.Revision, res.Health = rec.ID, rec.Revision, rec.Health
+		res.Metadata, res.Token = rec.Metadata, rec.Token
 	}
 	res.Values, res.Sources = effective(t.v, tpl, inst, src)
 	return res, nil
