@@ -29,7 +29,26 @@ var (
 	// fields; re-sealing may only replace the sealed bytes of the fields the
 	// template already has.
 	ErrFieldsChanged = errors.New("store: reseal would add or remove secret fields")
+	// ErrInvalid: a write was refused because its record lacks an
+	// identifier the contract requires: a nil record, an empty
+	// Connection.ID, a Connection.Ref without instance id or variable key
+	// (the error then also matches connection.ErrBadRef), an empty
+	// Instance.ID, Template.ID, Version.IntegrationID,
+	// PendingAuth.StateHash or LogEntry.ConnectionID, or an empty lease key
+	// or owner. Nothing was written. Every implementation checks these, so
+	// a record accepted by one store is accepted by all.
+	ErrInvalid = errors.New("store: invalid record")
 )
+
+// DefaultLogRetention is the number of log entries per connection that
+// store/memory and store/sqlstore keep when their LogRetention option is zero;
+// other implementations should keep at least as many by default.
+//
+// Every implementation's retention option reads the same way: a positive
+// value keeps that many newest entries per connection, zero means the
+// implementation's default, and a negative value keeps every entry (the
+// host then bounds the logs itself).
+const DefaultLogRetention = 1000
 
 // Store is everything connkit keeps. A host may implement it over its own
 // database; store/memory and store/sqlstore are ready-made implementations,
@@ -44,13 +63,18 @@ var (
 //     where the other was written (so a caller nil-checks a returned map
 //     before adding to it). A key with an empty value ("" or empty bytes)
 //     stays present.
-//   - Times are taken from the store's clock (an option of each
-//     implementation) and stored at least to the millisecond. Times a store
-//     stamps (UpdatedAt, CreatedAt) are set by the store; the values a caller
-//     passes in those fields are ignored unless a method says otherwise.
+//   - Times are stored at least to the millisecond. Times a store stamps
+//     (UpdatedAt, CreatedAt) are set by the store from its clock (an option
+//     of each implementation); the values a caller passes in those fields
+//     are ignored unless a field's documentation says otherwise. Every other
+//     time is the caller's and is kept as given. Each record field below
+//     says which it is.
 //   - Something that expires (a pending authorization, a lease) has expired
 //     once the store's clock reads its expiry time or later: at exactly
-//     that instant it is gone.
+//     that instant it is gone. Every replica sharing a store must decide
+//     this by one clock (see [Leases]).
+//   - A write whose record lacks a required identifier (an empty ID, an
+//     invalid Ref, ...) is refused with [ErrInvalid] and writes nothing.
 //   - A listing method given a limit of zero or less returns nothing and no
 //     error.
 //   - Secret material reaches a store only sealed (see [Sealer]); a store
@@ -67,11 +91,15 @@ type Store interface {
 
 // Connection is the stored record of one connection, addressed by its
 // [connection.Ref] and by a stable opaque ID that survives DISCONNECT and a
-// later CONNECT.
+// later CONNECT. Every field but Revision and UpdatedAt is the caller's and
+// is kept as given.
 type Connection struct {
-	// ID is the stable opaque id, chosen by the creator (see NewID).
+	// ID is the stable opaque id, chosen by the creator (see NewID); never
+	// empty ([ErrInvalid]).
 	ID string
-	// Ref is the (instance, variable[, user]) address; unique.
+	// Ref is the (instance, variable[, user]) address; unique. Its instance
+	// id and variable key are required ([ErrInvalid], also matching
+	// connection.ErrBadRef); User is empty for instance-level variables.
 	Ref connection.Ref
 	// Values are the non-secret field values set on the instance.
 	Values map[string]string
@@ -86,7 +114,8 @@ type Connection struct {
 	// Metadata holds non-secret data the provider returned, such as a token
 	// response's instance_url or a callback's realmId.
 	Metadata map[string]string
-	// Health is the status shown to people.
+	// Health is the status shown to people. It is the caller's, Since
+	// included (the caller's clock), and kept as given.
 	Health connection.Health
 	// Revision is the compare-and-swap revision: 0 for a connection not yet
 	// stored, then 1, 2, ... as set by PutConnection.
@@ -102,19 +131,28 @@ type Token struct {
 	// Sealed is the sealed token set (access and refresh token, type, scopes,
 	// extra fields), sealed with AssociatedData("connection", ID, "token").
 	Sealed []byte
-	// Expiry is when the access token expires; never zero.
+	// Expiry is when the access token expires; never zero. Set by the
+	// caller (the provider's expires_in added to the caller's clock) and
+	// kept as given; ListRefreshable orders by it.
 	Expiry time.Time
 	// Refreshable reports whether the set holds a refresh token.
 	Refreshable bool
-	// ObtainedAt is when the provider issued the set.
+	// ObtainedAt is when the provider issued the set, by the caller's
+	// clock; kept as given.
 	ObtainedAt time.Time
 }
 
 // Cursor is a position in the refresh listing: entries strictly after
-// (Expiry, ID). The zero Cursor starts at the beginning.
+// (Expiry, ID). The zero Cursor starts at the beginning. A caller builds the
+// next page's Cursor from the last connection of the page it got; a store
+// never returns one.
 type Cursor struct {
+	// Expiry is the Token.Expiry of the last connection already listed, as
+	// the store returned it.
 	Expiry time.Time
-	ID     string
+	// ID is that connection's ID: among connections with the same Expiry,
+	// those with a greater ID come next.
+	ID string
 }
 
 // Connections stores connection records.
@@ -127,8 +165,10 @@ type Connections interface {
 	// PutConnection writes c if the stored revision equals c.Revision (0:
 	// the connection must not exist yet, by ID or by Ref) and returns the
 	// new revision, c.Revision+1. Otherwise it writes nothing and returns
-	// ErrConflict. The write is atomic: a failed or cancelled write leaves
-	// the previous revision readable. c is not modified.
+	// ErrConflict. An empty c.ID or a c.Ref without instance id or
+	// variable key is ErrInvalid (checked before the revision). The write
+	// is atomic: a failed or cancelled write leaves the previous revision
+	// readable. c is not modified.
 	PutConnection(ctx context.Context, c *Connection) (int64, error)
 	// DeleteConnection removes the connection with the given id if its
 	// revision is rev; ErrConflict if not, ErrNotFound if absent. Its logs
@@ -160,12 +200,19 @@ type Instances interface {
 	DeleteInstance(ctx context.Context, id string) error
 }
 
-// Template is the stored record of a connection template.
+// Template is the stored record of a connection template. Every field but
+// Revision, CreatedAt and UpdatedAt is the caller's and kept as given.
 type Template struct {
-	ID        string
-	Name      string
+	// ID is the template's id, chosen by the creator (see NewID); never
+	// empty ([ErrInvalid]). It is what integration versions pin.
+	ID string
+	// Name is the template's name as shown to people.
+	Name string
+	// Component is the key of the component whose connection type the
+	// template fills; ListTemplates selects by it.
 	Component string
-	Type      string
+	// Type is the key of that connection type within the component.
+	Type string
 	// Values are the non-secret values the template fills.
 	Values map[string]string
 	// Secrets are sealed secret values, sealed with
@@ -180,10 +227,15 @@ type Template struct {
 	UpdatedAt time.Time
 }
 
-// Version names one published version of an integration.
+// Version names one published version of an integration. Both fields are
+// the caller's; a store records a Version when it is published and never
+// changes it.
 type Version struct {
+	// IntegrationID is the integration's id; never empty ([ErrInvalid]).
 	IntegrationID string
-	Version       int
+	// Version is the integration's version number, as the host numbers
+	// them.
+	Version int
 }
 
 // Templates stores connection templates and which published integration
@@ -234,13 +286,19 @@ type Templates interface {
 }
 
 // PendingAuth is an OAuth 2.0 authorization started by CONNECT and not yet
-// completed by the callback.
+// completed by the callback. Every field is the caller's and is returned by
+// ConsumePending as given, except a zero CreatedAt.
 type PendingAuth struct {
 	// StateHash is the SHA-256 of the state parameter, hex-encoded; the
-	// state itself is never stored.
-	StateHash    string
+	// state itself is never stored. Never empty ([ErrInvalid]).
+	StateHash string
+	// ConnectionID is the stable id of the connection the flow was started
+	// for: the callback writes the token to it. The connection need not
+	// exist yet; the store does not check it.
 	ConnectionID string
-	Ref          connection.Ref
+	// Ref is that connection's address when the flow started; the store
+	// does not check it.
+	Ref connection.Ref
 	// Verifier is the sealed PKCE code verifier (nil without PKCE), sealed
 	// with AssociatedData("pending", StateHash, "verifier").
 	Verifier []byte
@@ -252,11 +310,16 @@ type PendingAuth struct {
 	// Data carries small non-secret values the flow needs back at the
 	// callback (for example the user id of a user-level connection).
 	Data map[string]string
-	// CreatedAt is when the flow started; PutPending sets it from the
-	// store's clock when it is zero and keeps it otherwise.
+	// CreatedAt is when the flow started, for people and diagnostics only:
+	// PutPending sets it from the store's clock when it is zero and keeps
+	// it otherwise (the caller's clock). No decision depends on it.
 	CreatedAt time.Time
-	// ExpiresAt is when the authorization expires: from the moment the
-	// store's clock reads ExpiresAt it can no longer be consumed.
+	// ExpiresAt is when the authorization expires, set by the caller
+	// (normally its clock plus a lifetime of minutes) and kept as given:
+	// from the moment the store's clock reads ExpiresAt it can no longer be
+	// consumed, and PutPending may delete it. The store's clock is the one
+	// it decides lease expiry with (see [Leases]), so a caller's clock that
+	// is off shortens or lengthens the lifetime by as much.
 	ExpiresAt time.Time
 }
 
@@ -276,17 +339,31 @@ type Pending interface {
 	ConsumePending(ctx context.Context, stateHash string) (*PendingAuth, error)
 }
 
-// LogEntry is one record of a connection's log. Attributes must already be
-// safe to show: no secrets.
+// LogEntry is one record of a connection's log. Message and Attrs must
+// already be safe to show: no secrets. Every field but Seq (and a zero Time)
+// is the caller's and kept as given; entries are never changed once
+// appended.
 type LogEntry struct {
+	// ConnectionID is the id of the connection the entry belongs to; it
+	// must exist when the entry is appended. Never empty ([ErrInvalid]).
 	ConnectionID string
-	// Seq is assigned by AppendLog, increasing per connection.
-	Seq     int64
-	Time    time.Time
-	Level   slog.Level
-	Event   string
+	// Seq is assigned by AppendLog, increasing per connection; the value
+	// passed in is ignored. It, not Time, orders a connection's log.
+	Seq int64
+	// Time is when it happened, by the caller's clock, kept as given. A
+	// zero Time is set by AppendLog from the store's clock.
+	Time time.Time
+	// Level is the entry's severity, as log/slog grades it.
+	Level slog.Level
+	// Event is a short machine-readable name of what happened, such as
+	// "connected", "refreshed", "refresh_failed" or "disconnected" (the
+	// oauth package's Event constants); the store does not interpret it.
+	Event string
+	// Message is a human-readable sentence, already redacted.
 	Message string
-	Attrs   map[string]string
+	// Attrs are further details (for example scopes or an error code),
+	// already redacted.
+	Attrs map[string]string
 }
 
 // Logs stores connection logs: append-only and bounded per connection.
@@ -295,8 +372,9 @@ type Logs interface {
 	// and returns the assigned Seq. The connection must exist: for an
 	// unknown e.ConnectionID (never created, or deleted) it appends nothing
 	// and returns ErrNotFound. When a connection holds more entries than
-	// the store's retention (an option of each implementation), the oldest
-	// are dropped.
+	// the store's retention (an option of each implementation, read as
+	// [DefaultLogRetention] says: a negative retention keeps every entry),
+	// the oldest are dropped.
 	AppendLog(ctx context.Context, e *LogEntry) (int64, error)
 	// ListLogs returns up to limit entries of one connection, newest first,
 	// with Seq < before (before <= 0: from the newest). An unknown

@@ -3,7 +3,6 @@ package memory
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -44,7 +43,13 @@ func (s *Store) GetConnectionByID(ctx context.Context, id string) (*store.Connec
 }
 
 // errNilRecord is returned for a nil record argument.
-var errNilRecord = errors.New("memory: nil record")
+var errNilRecord = fmt.Errorf("memory: nil record: %w", store.ErrInvalid)
+
+// invalid returns the error for a write refused because of an empty
+// identifier.
+func invalid(op, what string) error {
+	return fmt.Errorf("memory: %s: %w: empty %s", op, store.ErrInvalid, what)
+}
 
 // PutConnection stores a copy of c with compare-and-swap on c.Revision, as
 // [store.Connections] documents, and returns the new revision.
@@ -54,6 +59,12 @@ func (s *Store) PutConnection(ctx context.Context, c *store.Connection) (int64, 
 	}
 	if c == nil {
 		return 0, errNilRecord
+	}
+	if c.ID == "" {
+		return 0, invalid("put connection", "id")
+	}
+	if err := c.Ref.Validate(); err != nil {
+		return 0, fmt.Errorf("memory: put connection %q: %w: %w", c.ID, store.ErrInvalid, err)
 	}
 	next := c.Clone()
 	next.Revision = c.Revision + 1

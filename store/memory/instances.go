@@ -16,6 +16,9 @@ func (s *Store) PutInstance(ctx context.Context, in connection.Instance) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if in.ID == "" {
+		return invalid("put instance", "id")
+	}
 	s.mu.Lock()
 	s.instances[in.ID] = in
 	s.mu.Unlock()

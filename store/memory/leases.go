@@ -15,6 +15,9 @@ func (s *Store) AcquireLease(ctx context.Context, key, owner string, ttl time.Du
 	if err := ctx.Err(); err != nil {
 		return store.Lease{}, err
 	}
+	if key == "" || owner == "" {
+		return store.Lease{}, invalid("acquire lease", "key or owner")
+	}
 	if ttl <= 0 {
 		return store.Lease{}, fmt.Errorf("memory: lease %q: ttl %v is not positive", key, ttl)
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // connLog is one connection's log: entries oldest first, at most the store's
-// retention of them.
+// retention of them (all of them for a negative retention).
 type connLog struct {
 	lastSeq int64
 	entries []store.LogEntry
@@ -24,6 +24,9 @@ func (s *Store) AppendLog(ctx context.Context, e *store.LogEntry) (int64, error)
 	}
 	if e == nil {
 		return 0, errNilRecord
+	}
+	if e.ConnectionID == "" {
+		return 0, invalid("append log", "connection id")
 	}
 	entry := e.Clone()
 	s.mu.Lock()
@@ -42,7 +45,7 @@ func (s *Store) AppendLog(ctx context.Context, e *store.LogEntry) (int64, error)
 		entry.Time = s.clock()
 	}
 	l.entries = append(l.entries, entry)
-	if drop := len(l.entries) - s.retention; drop > 0 {
+	if drop := len(l.entries) - s.retention; s.retention > 0 && drop > 0 {
 		clear(l.entries[:drop]) // let the dropped attrs be collected
 		l.entries = l.entries[drop:]
 	}

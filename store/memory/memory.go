@@ -10,8 +10,8 @@ import (
 )
 
 // DefaultLogRetention is the number of log entries kept per connection when
-// Options.LogRetention is zero.
-const DefaultLogRetention = 1000
+// Options.LogRetention is zero: [store.DefaultLogRetention].
+const DefaultLogRetention = store.DefaultLogRetention
 
 // Options configure a Store. The zero value works.
 type Options struct {
@@ -20,7 +20,9 @@ type Options struct {
 	// authorizations expire. Nil means time.Now.
 	Now func() time.Time
 	// LogRetention is how many log entries each connection keeps; the
-	// oldest are dropped beyond it. Zero or less means DefaultLogRetention.
+	// oldest are dropped beyond it. Zero means DefaultLogRetention; a
+	// negative value keeps every entry, as for every store (see
+	// [store.DefaultLogRetention]).
 	LogRetention int
 }
 
@@ -67,7 +69,7 @@ func New(opts Options) *Store {
 		now = time.Now
 	}
 	retention := opts.LogRetention
-	if retention <= 0 {
+	if retention == 0 {
 		retention = DefaultLogRetention
 	}
 	return &Store{

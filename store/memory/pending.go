@@ -17,6 +17,9 @@ func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 	if p == nil {
 		return errNilRecord
 	}
+	if p.StateHash == "" {
+		return invalid("put pending authorization", "state hash")
+	}
 	cp := p.Clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -54,6 +54,9 @@ func (s *Store) PutTemplate(ctx context.Context, t *store.Template) (int64, erro
 	if t == nil {
 		return 0, errNilRecord
 	}
+	if t.ID == "" {
+		return 0, invalid("put template", "id")
+	}
 	next := t.Clone()
 	next.Revision = t.Revision + 1
 
@@ -142,6 +145,9 @@ func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
 func (s *Store) Publish(ctx context.Context, v store.Version, templateIDs []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if v.IntegrationID == "" {
+		return invalid("publish", "integration id")
 	}
 	ids := slices.Clone(templateIDs)
 	slices.Sort(ids)

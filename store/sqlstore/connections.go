@@ -137,13 +137,13 @@ func (s *Store) PutConnection(ctx context.Context, c *store.Connection) (int64, 
 		return 0, err
 	}
 	if c == nil {
-		return 0, fmt.Errorf("sqlstore: %s: nil connection", op)
+		return 0, fmt.Errorf("sqlstore: %s: %w: nil connection", op, store.ErrInvalid)
 	}
 	if c.ID == "" {
-		return 0, fmt.Errorf("sqlstore: %s: empty id", op)
+		return 0, fmt.Errorf("sqlstore: %s: %w: empty id", op, store.ErrInvalid)
 	}
 	if err := c.Ref.Validate(); err != nil {
-		return 0, fmt.Errorf("sqlstore: %s %q: %w", op, c.ID, err)
+		return 0, fmt.Errorf("sqlstore: %s %q: %w: %w", op, c.ID, store.ErrInvalid, err)
 	}
 	args, err := connArgs(c)
 	if err != nil {

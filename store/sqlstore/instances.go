@@ -17,7 +17,7 @@ func (s *Store) PutInstance(ctx context.Context, in connection.Instance) error {
 		return err
 	}
 	if in.ID == "" {
-		return fmt.Errorf("sqlstore: %s: empty id", op)
+		return fmt.Errorf("sqlstore: %s: %w: empty id", op, store.ErrInvalid)
 	}
 	_, err := s.exec(ctx, s.q.putInstance,
 		in.ID, in.Name, in.IntegrationID, in.IntegrationName, in.IntegrationVersion)

@@ -24,7 +24,7 @@ func (s *Store) AcquireLease(ctx context.Context, key, owner string, ttl time.Du
 		return store.Lease{}, err
 	}
 	if key == "" || owner == "" {
-		return store.Lease{}, fmt.Errorf("sqlstore: %s: empty key or owner", op)
+		return store.Lease{}, fmt.Errorf("sqlstore: %s: %w: empty key or owner", op, store.ErrInvalid)
 	}
 	if ttl <= 0 {
 		return store.Lease{}, fmt.Errorf("sqlstore: %s %q: ttl %v is not positive", op, key, ttl)

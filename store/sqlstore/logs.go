@@ -24,10 +24,10 @@ func (s *Store) AppendLog(ctx context.Context, e *store.LogEntry) (int64, error)
 		return 0, err
 	}
 	if e == nil {
-		return 0, fmt.Errorf("sqlstore: %s: nil entry", op)
+		return 0, fmt.Errorf("sqlstore: %s: %w: nil entry", op, store.ErrInvalid)
 	}
 	if e.ConnectionID == "" {
-		return 0, fmt.Errorf("sqlstore: %s: empty connection id", op)
+		return 0, fmt.Errorf("sqlstore: %s: %w: empty connection id", op, store.ErrInvalid)
 	}
 	what := fmt.Sprintf("%s of connection %q", op, e.ConnectionID)
 	attrs, err := encodeMap(e.Attrs, "attrs")

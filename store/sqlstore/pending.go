@@ -21,10 +21,10 @@ func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 		return err
 	}
 	if p == nil {
-		return fmt.Errorf("sqlstore: %s: nil pending authorization", op)
+		return fmt.Errorf("sqlstore: %s: %w: nil pending authorization", op, store.ErrInvalid)
 	}
 	if p.StateHash == "" {
-		return fmt.Errorf("sqlstore: %s: empty state hash", op)
+		return fmt.Errorf("sqlstore: %s: %w: empty state hash", op, store.ErrInvalid)
 	}
 	data, err := encodeMap(p.Data, "data")
 	if err != nil {

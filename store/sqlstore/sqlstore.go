@@ -44,8 +44,8 @@ func (d Dialect) driverName() string {
 func (d Dialect) valid() bool { return d.driverName() != "" }
 
 // DefaultLogRetention is how many log entries per connection a Store keeps
-// when Options.LogRetention is zero.
-const DefaultLogRetention = 1000
+// when Options.LogRetention is zero: [store.DefaultLogRetention].
+const DefaultLogRetention = store.DefaultLogRetention
 
 // DefaultTablePrefix is the table name prefix when Options.TablePrefix is
 // empty.
@@ -86,7 +86,8 @@ type Options struct {
 	Now func() time.Time
 	// LogRetention is how many log entries are kept per connection; older
 	// entries are dropped as new ones are appended. Zero means
-	// DefaultLogRetention; a negative value keeps every entry.
+	// DefaultLogRetention; a negative value keeps every entry, as for every
+	// store (see [store.DefaultLogRetention]).
 	LogRetention int
 	// TablePrefix is prepended to every table and index name. Empty means
 	// DefaultTablePrefix. It must be lower-case ASCII letters, digits and

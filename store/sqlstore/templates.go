@@ -85,10 +85,10 @@ func (s *Store) PutTemplate(ctx context.Context, t *store.Template) (int64, erro
 		return 0, err
 	}
 	if t == nil {
-		return 0, fmt.Errorf("sqlstore: %s: nil template", op)
+		return 0, fmt.Errorf("sqlstore: %s: %w: nil template", op, store.ErrInvalid)
 	}
 	if t.ID == "" {
-		return 0, fmt.Errorf("sqlstore: %s: empty id", op)
+		return 0, fmt.Errorf("sqlstore: %s: %w: empty id", op, store.ErrInvalid)
 	}
 	what := fmt.Sprintf("%s %q", op, t.ID)
 	vals, err := encodeMap(t.Values, "values")
@@ -270,7 +270,7 @@ func (s *Store) Publish(ctx context.Context, v store.Version, templateIDs []stri
 		return err
 	}
 	if v.IntegrationID == "" {
-		return fmt.Errorf("sqlstore: %s: empty integration id", op)
+		return fmt.Errorf("sqlstore: %s: %w: empty integration id", op, store.ErrInvalid)
 	}
 	ids := slices.Clone(templateIDs)
 	slices.Sort(ids)

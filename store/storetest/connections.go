@@ -39,6 +39,7 @@ var connectionTests = []test{
 	{name: "ConcurrentCASOneWinnerPerRound", run: testConcurrentCASRounds},
 	{name: "ConcurrentCASLosesNoUpdate", run: testConcurrentCASIncrements},
 	{name: "ConcurrentCreateOneWinner", run: testConcurrentCreate},
+	{name: "InvalidIDOrRefIsRefused", run: testConnectionInvalid},
 }
 
 func testGetUnknown(t *testing.T, e *env) {

@@ -28,8 +28,11 @@
 // CreatedAt stamps, the default time of a log entry, lease expiry and pending
 // authorization expiry. The suite drives that clock forward instead of
 // sleeping, so a store that reads the wall clock or its database's now()
-// fails the expiry tests. It must keep at most [Options.LogRetention] log
-// entries per connection.
+// fails the expiry tests. (A store may decide expiry by its database's clock
+// when the host configures no clock, as store/sqlstore does on PostgreSQL;
+// when open passes Options.Now, that clock must decide.) It must keep at most
+// [Options.LogRetention] log entries per connection, and every entry when
+// Options.LogRetention is negative.
 //
 // # How results are compared
 //
@@ -62,7 +65,11 @@
 //
 //   - Every error asserted is matched with errors.Is against the sentinels of
 //     package store ([store.ErrNotFound], [store.ErrConflict],
-//     [store.ErrLeaseHeld], [store.ErrTemplateLocked]) or context.Canceled.
+//     [store.ErrLeaseHeld], [store.ErrTemplateLocked], [store.ErrInvalid],
+//     [store.ErrFieldsChanged]), connection.ErrBadRef or context.Canceled.
+//   - Each write that [store.ErrInvalid] lists is called with the empty
+//     identifier (and PutConnection with each kind of invalid Ref, for a
+//     create and for an update) and must write nothing.
 //   - PutConnection with a non-zero revision for a connection that does not
 //     exist is [store.ErrConflict] (the stored revision, 0, differs). So is
 //     an update that moves a connection to a Ref another connection holds.

@@ -14,6 +14,7 @@ var instanceTests = []test{
 	{name: "ListOrderedByID", run: testInstanceList},
 	{name: "DeleteRemovesConnectionsAndLogs", run: testInstanceDelete},
 	{name: "DeleteUnknownIsNotFound", run: testInstanceDeleteUnknown},
+	{name: "EmptyIDIsRefused", run: testInstanceInvalid},
 }
 
 func instance(id string) connection.Instance {

@@ -19,6 +19,7 @@ var leaseTests = []test{
 	{name: "ReleaseThenAcquireByOther", run: testLeaseRelease},
 	{name: "KeysAreIndependent", run: testLeaseKeys},
 	{name: "ConcurrentAcquirersOneWinner", run: testLeaseConcurrent},
+	{name: "EmptyKeyOrOwnerIsRefused", run: testLeaseInvalid},
 }
 
 // leaseTTL is the ttl of every lease the suite acquires.

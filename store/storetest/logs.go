@@ -23,6 +23,8 @@ var logTests = []test{
 	{name: "ZeroLimitListsNothing", run: testLogZeroLimit},
 	{name: "Copies", run: testLogCopies},
 	{name: "ConcurrentAppends", run: testLogConcurrent},
+	{name: "EmptyConnectionIDIsRefused", run: testLogInvalid},
+	{name: "NegativeRetentionKeepsAll", retention: -1, run: testLogKeepAll},
 }
 
 // logConn stores instance i1 and connection id in it.

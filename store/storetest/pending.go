@@ -22,6 +22,7 @@ var pendingTests = []test{
 	{name: "ZeroCreatedAtIsSetByStore", run: testPendingCreatedAt},
 	{name: "Copies", run: testPendingCopies},
 	{name: "ConcurrentConsumersOneWinner", run: testPendingConcurrent},
+	{name: "EmptyStateHashIsRefused", run: testPendingInvalid},
 }
 
 // stateHash returns a state hash shaped like the real thing: the hex SHA-256

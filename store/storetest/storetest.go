@@ -21,7 +21,9 @@ type Options struct {
 	// advances it to test expiry without sleeping.
 	Now func() time.Time
 	// LogRetention is the number of log entries per connection the store
-	// keeps; the oldest are dropped beyond it. Always positive.
+	// keeps; the oldest are dropped beyond it. Never zero: either positive,
+	// or negative, meaning keep every entry (as store.DefaultLogRetention
+	// documents for every implementation's retention option).
 	LogRetention int
 }
 
@@ -63,7 +65,7 @@ func Run(t *testing.T, open OpenFunc) {
 type test struct {
 	name string
 	// retention is the LogRetention to open the store with; 0 means
-	// defaultRetention.
+	// defaultRetention, a negative value is passed on (keep every entry).
 	retention int
 	run       func(t *testing.T, e *env)
 }

@@ -28,6 +28,7 @@ var templateTests = []test{
 	{name: "ResealCAS", run: testResealCAS},
 	{name: "ResealCopiesInput", run: testResealCopies},
 	{name: "ConcurrentResealOneWinner", run: testResealConcurrent},
+	{name: "EmptyIDsAreRefused", run: testTemplateInvalid},
 }
 
 func fullTemplate(id, component string) *store.Template {
