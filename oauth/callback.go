@@ -334,7 +334,7 @@ func (f *Flow) exchange(ctx context.Context, o *outcome, p *store.PendingAuth, q
 		}
 		verifier = string(b)
 	}
-	tok, ot, err := ep.Exchange(ctx, f.client, q.code, verifier)
+	tok, ot, err := ep.withClock(f.now).Exchange(ctx, f.client, q.code, verifier)
 	if err != nil {
 		code, desc, provider := "server_error", "The token endpoint could not be reached or answered unexpectedly.", ""
 		if te, ok := errors.AsType[*TokenError](err); ok && te.Code != "" {
