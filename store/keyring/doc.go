@@ -10,7 +10,9 @@
 // ...) or a date (20260115) both work and make the newest key easy to spot.
 // Load keys from configuration with [ParseKey] (base64, as printed by
 // `openssl rand -base64 32`) or make one with [GenerateKey]. A Key never
-// prints its material: fmt, %#v and log/slog show a redaction marker.
+// prints its material: fmt (every verb), log/slog and go-cmp show a redaction
+// marker, also when the Key sits in an unexported struct field where they
+// print by reflection. Compare keys with [Key.Equal].
 //
 // # Envelopes
 //
@@ -44,6 +46,31 @@
 // [New] at the next restart), and only then make it primary everywhere
 // ([Keyring.Rotate] with the same key promotes it). Otherwise a replica that
 // has not heard of the new key yet cannot open what the others seal.
+//
+// # Limits: rotate before 2^32 seals per key
+//
+// Every envelope gets a fresh 96-bit random nonce. NIST SP 800-38D (section
+// 8.3) allows at most 2^32 GCM encryptions with random nonces under one key:
+// beyond that the chance that two envelopes share a nonce exceeds 2^-32, and
+// one repeated nonce reveals the XOR of two plaintexts and lets whoever holds
+// both envelopes forge authentication tags for that key. The budget counts
+// seals, not bytes, across every replica that shares the key, Reseal
+// included. connkit seals once per token refresh and up to three times per
+// CONNECT (the state, the PKCE verifier and the token set), plus once per
+// secret value a host, a template or [store.Rewrap] writes.
+//
+// Rotate ([Keyring.Rotate] to a new key, then [store.Rewrap] to re-seal the
+// stored values and [Keyring.Retire] the old key) before a key has made half
+// its budget, 2^31 seals:
+//
+//	days between rotations <= 2^31 / (seals per day, all replicas)
+//
+// 1,000,000 connections refreshing hourly seal about 24 million times a day:
+// rotate at least every 89 days. 10,000 such connections would need a
+// rotation only every ~24 years by this measure, so rotate on your ordinary
+// schedule (yearly, or when someone who held the key leaves). [Keyring.Seals] counts
+// the seals a Keyring made under its current primary key, so each replica can
+// export it and an alert can fire on the sum.
 //
 // A Keyring is safe for concurrent use. Seal, Open and NeedsReseal read an
 // immutable key set through an atomic pointer, without locks; Rotate, Add and

@@ -143,7 +143,7 @@ func ExampleGenerateKey() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(text), back == key)
+	fmt.Println(len(text), back.Equal(key))
 	// Output:
 	// 44 true
 }

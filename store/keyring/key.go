@@ -2,6 +2,7 @@ package keyring
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -19,13 +20,46 @@ const redacted = "[REDACTED]"
 // Key is one AES-256 key and its id. Build one with [NewKey], [ParseKey] or
 // [GenerateKey]; the zero Key has no material and is refused by [New].
 //
-// Keys are immutable values, safe to copy and compare with ==. A Key never
-// reveals its material when printed: String, GoString, Format (every fmt verb,
-// %x included) and LogValue all show [REDACTED] in its place. [Key.Base64] is
-// the one way to read the material back.
+// Keys are immutable values, safe to copy and to use from many goroutines. A
+// Key never reveals its material when printed: String, GoString, Format
+// (every fmt verb, %x included) and LogValue all show [REDACTED] in its
+// place. Printers that work by reflection, and so cannot call those methods
+// (fmt on a Key held in an unexported struct field, go-cmp's diffs, slog's
+// text handler printing a struct), show a redaction marker and an address:
+// the material is held only by a closure, and no printer looks inside a
+// function. [Key.Base64] is the one way to read the material back.
+//
+// Compare keys with [Key.Equal] (same id and same material). Key is
+// comparable, so it can be a map key, but == reports whether two Keys are
+// copies of one Key value: two keys made separately from the same material
+// are Equal and not ==.
 type Key struct {
-	id       uint32
-	material string // KeySize bytes; a string because it is immutable
+	id uint32
+	// redacted is the redaction marker for a key with material: it is what
+	// printing by reflection shows in place of the material.
+	redacted string
+	box      *keyBox // nil for the zero Key
+}
+
+// keyBox holds the material in a closure, which reflection cannot look
+// into; the pointer keeps Key comparable.
+type keyBox struct {
+	material func() string // KeySize bytes; a string because it is immutable
+}
+
+// material returns the key material, or "" for the zero Key.
+func (k Key) material() string {
+	if k.box == nil {
+		return ""
+	}
+	return k.box.material()
+}
+
+// Equal reports whether k and o have the same id and the same material; the
+// material is compared in constant time. It also lets go-cmp compare values
+// that hold keys.
+func (k Key) Equal(o Key) bool {
+	return k.id == o.id && subtle.ConstantTimeCompare([]byte(k.material()), []byte(o.material())) == 1
 }
 
 // NewKey returns a key with the given id and a copy of material, which must
@@ -35,7 +69,8 @@ func NewKey(id uint32, material []byte) (Key, error) {
 	if len(material) != KeySize {
 		return Key{}, fmt.Errorf("%w: key %d has %d bytes", ErrKeySize, id, len(material))
 	}
-	return Key{id: id, material: string(material)}, nil
+	m := string(material)
+	return Key{id: id, redacted: redacted, box: &keyBox{material: func() string { return m }}}, nil
 }
 
 // ParseKey returns the key with the given id whose material is the base64
@@ -88,14 +123,14 @@ func (k Key) ID() uint32 { return k.id }
 // [ParseKey] reads. It is the only method that reveals the material: use it
 // to hand a newly generated key to a secret manager, never to log.
 func (k Key) Base64() string {
-	return base64.StdEncoding.EncodeToString([]byte(k.material))
+	return base64.StdEncoding.EncodeToString([]byte(k.material()))
 }
 
 // String returns the key id with the material redacted, like
 // "keyring.Key{ID: 7, Bytes: [REDACTED]}".
 func (k Key) String() string {
 	m := redacted
-	if k.material == "" {
+	if k.box == nil {
 		m = "none"
 	}
 	return "keyring.Key{ID: " + strconv.FormatUint(uint64(k.id), 10) + ", Bytes: " + m + "}"

@@ -89,7 +89,7 @@ func TestParseKey(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseKey: %v", err)
 			}
-			if got != want {
+			if !got.Equal(want) {
 				t.Errorf("ParseKey(%s) gave other material than NewKey", tc.name)
 			}
 		})
@@ -133,15 +133,15 @@ func TestGenerateKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a == b {
+	if a.Equal(b) || a.Base64() == b.Base64() {
 		t.Error("two generated keys are equal")
 	}
 	back, err := keyring.ParseKey(1, a.Base64())
 	if err != nil {
 		t.Fatalf("ParseKey(Base64()): %v", err)
 	}
-	if back != a {
-		t.Error("ParseKey(k.Base64()) != k")
+	if !back.Equal(a) {
+		t.Error("ParseKey(k.Base64()) is not Equal to k")
 	}
 	if _, err := keyring.New(a); err != nil {
 		t.Errorf("New(generated key): %v", err)

@@ -3,6 +3,7 @@ package keyring
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/subtle"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,10 +35,12 @@ type keySet struct {
 }
 
 // slot is one key with its precomputed AEAD. cipher.AEAD values from
-// crypto/cipher are safe for concurrent use.
+// crypto/cipher are safe for concurrent use. A slot moves between key sets
+// as keys rotate, so its seal count follows the key.
 type slot struct {
-	key  Key
-	aead cipher.AEAD
+	key   Key
+	aead  cipher.AEAD
+	seals atomic.Uint64 // envelopes sealed under key by this Keyring
 }
 
 func (s *keySet) primary() *slot { return s.slots[0] }
@@ -73,10 +76,12 @@ func New(primary Key, older ...Key) (*Keyring, error) {
 }
 
 func newSlot(k Key) (*slot, error) {
-	if len(k.material) != KeySize {
-		return nil, fmt.Errorf("%w: key %d has %d bytes", ErrKeySize, k.id, len(k.material))
+	material := []byte(k.material())
+	defer clear(material)
+	if len(material) != KeySize {
+		return nil, fmt.Errorf("%w: key %d has %d bytes", ErrKeySize, k.id, len(material))
 	}
-	block, err := aes.NewCipher([]byte(k.material))
+	block, err := aes.NewCipher(material)
 	if err != nil {
 		return nil, fmt.Errorf("keyring: key %d: %w", k.id, err)
 	}
@@ -95,7 +100,7 @@ func checkDistinct(slots []*slot, k Key) error {
 		switch {
 		case sl.key.id == k.id:
 			return fmt.Errorf("%w: id %d is used twice", ErrDuplicateKey, k.id)
-		case sl.key.material == k.material:
+		case subtle.ConstantTimeCompare([]byte(sl.key.material()), []byte(k.material())) == 1:
 			return fmt.Errorf("%w: keys %d and %d have the same material", ErrDuplicateKey, sl.key.id, k.id)
 		}
 	}
@@ -183,7 +188,7 @@ func (r *Keyring) Add(k Key) error {
 func without(slots []*slot, k Key) (rest []*slot, match *slot, err error) {
 	rest = make([]*slot, 0, len(slots))
 	for _, sl := range slots {
-		if sl.key == k {
+		if sl.key.Equal(k) {
 			match = sl
 			continue
 		}
@@ -226,6 +231,21 @@ func (r *Keyring) PrimaryID() uint32 {
 		return 0
 	}
 	return set.primary().key.id
+}
+
+// Seals returns how many envelopes this Keyring has sealed (Seal and Reseal)
+// under its current primary key since that key was added to it; a new
+// primary starts at zero, and an older key promoted again resumes its
+// count. It counts this process only: with several replicas, add up their
+// counts (export it as a metric) and rotate before the total nears the
+// per-key budget in the package documentation. It returns 0 for a zero
+// Keyring.
+func (r *Keyring) Seals() uint64 {
+	set := r.load()
+	if set == nil {
+		return 0
+	}
+	return set.primary().seals.Load()
 }
 
 // KeyIDs returns the ids of every key in the ring, the primary first, then

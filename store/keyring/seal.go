@@ -25,7 +25,9 @@ var errNotInitialized = errors.New("keyring: zero Keyring holds no keys; use New
 // documentation for its layout. Use the same associated data to Open it,
 // normally [store.AssociatedData] of the value's owner and field.
 //
-// Seal allocates the envelope and nothing else.
+// Each call uses a fresh random nonce and counts against the primary key's
+// budget of 2^32 seals (see "Limits" in the package documentation and
+// [Keyring.Seals]). Seal allocates the envelope and nothing else.
 func (r *Keyring) Seal(plaintext, associatedData []byte) ([]byte, error) {
 	set := r.load()
 	if set == nil {
@@ -35,6 +37,7 @@ func (r *Keyring) Seal(plaintext, associatedData []byte) ([]byte, error) {
 		return nil, fmt.Errorf("keyring: plaintext of %d bytes is too large to seal", len(plaintext))
 	}
 	p := set.primary()
+	p.seals.Add(1)
 	out := make([]byte, envelope.HeaderSize, envelope.HeaderSize+len(plaintext)+envelope.TagSize)
 	nonce := envelope.PutHeader(out, p.key.id)
 	if _, err := rand.Read(nonce); err != nil {
