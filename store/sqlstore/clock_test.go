@@ -63,6 +63,19 @@ func TestPostgresLeasesUseOneClock(t *testing.T) {
 	if _, err := fast.AcquireLease(ctx, "refresh/c1", "fast", ttl); !errors.Is(err, store.ErrLeaseHeld) {
 		t.Errorf("a replica whose clock runs %v fast took a lease held for another %v: err = %v, want ErrLeaseHeld", skew, ttl, err)
 	}
+	// The holder extends its lease by the same clock, and once it releases
+	// the lease the fast replica gets it.
+	ext, err := right.AcquireLease(ctx, "refresh/c1", "right", 2*ttl)
+	if err != nil {
+		t.Fatalf("AcquireLease by the holder (extension): %v", err)
+	}
+	near(t, "Expires of the extended lease", ext.Expires, time.Now().Add(2*ttl))
+	if err := right.ReleaseLease(ctx, "refresh/c1", "right"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fast.AcquireLease(ctx, "refresh/c1", "fast", ttl); err != nil {
+		t.Errorf("AcquireLease by the fast replica after the holder released it: %v", err)
+	}
 
 	// The expiry a replica hands out is the database's now + ttl.
 	for name, s := range map[string]*sqlstore.Store{"fast": fast, "slow": slow} {
