@@ -30,4 +30,4 @@
 // generated from the catalog by `go generate ./oauth/providers`.
 package providers
 
-//go:generate go run ./internal/gen -o ../../docs/providers.md
+//go:generate go run ./internal/gen -o ../../docs/providers.md -readme ../../README.md

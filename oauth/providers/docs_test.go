@@ -51,3 +51,24 @@ func TestProvidersDocListsEveryProvider(t *testing.T) {
 		t.Error("the page does not show the Salesforce and Slack quirks")
 	}
 }
+
+// TestReadmeListIsCurrent fails when README.md's provider list is not what
+// `go generate ./oauth/providers` writes from the catalog.
+func TestReadmeListIsCurrent(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", docgen.ReadmePath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := docgen.ReplaceReadmeList(readme, docgen.ReadmeList(providers.All()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(readme, want) {
+		t.Fatalf("%s's provider list is stale: run go generate ./oauth/providers", docgen.ReadmePath)
+	}
+	for _, p := range providers.All() {
+		if !bytes.Contains(readme, []byte(p.Name)) {
+			t.Errorf("README.md does not list %s", p.Name)
+		}
+	}
+}

@@ -1,5 +1,6 @@
-// Command gen writes docs/providers.md from the built-in provider catalog.
-// It runs with `go generate ./oauth/providers`.
+// Command gen writes docs/providers.md and the provider list of README.md
+// from the built-in provider catalog. It runs with
+// `go generate ./oauth/providers`.
 package main
 
 import (
@@ -12,13 +13,29 @@ import (
 )
 
 func main() {
-	out := flag.String("o", "", "file to write (required)")
+	out := flag.String("o", "", "the providers page to write (required)")
+	readme := flag.String("readme", "", "README.md whose provider list to rewrite (optional)")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "gen: -o is required")
 		os.Exit(2)
 	}
-	if err := os.WriteFile(*out, docgen.Render(providers.All()), 0o644); err != nil {
+	all := providers.All()
+	if err := os.WriteFile(*out, docgen.Render(all), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+	if *readme == "" {
+		return
+	}
+	old, err := os.ReadFile(*readme)
+	if err == nil {
+		var updated []byte
+		if updated, err = docgen.ReplaceReadmeList(old, docgen.ReadmeList(all)); err == nil {
+			err = os.WriteFile(*readme, updated, 0o644)
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
