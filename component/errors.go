@@ -29,6 +29,7 @@ type ConnError struct {
 	Err error
 }
 
+// Error names the variable and the cause.
 func (e *ConnError) Error() string {
 	return fmt.Sprintf("component: connection %q: %v", e.Variable, e.Err)
 }

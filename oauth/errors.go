@@ -65,6 +65,8 @@ type TokenError struct {
 	Err error
 }
 
+// Error describes the failed call: operation, HTTP status, the provider's
+// error code and (redacted) description, and the cause; never a secret.
 func (e *TokenError) Error() string {
 	var b strings.Builder
 	b.WriteString("oauth: ")

@@ -56,6 +56,7 @@ type RewrapError struct {
 	Err error
 }
 
+// Error names the record and field that failed, never a value.
 func (e *RewrapError) Error() string {
 	if e.Field == "" {
 		return fmt.Sprintf("store: rewrap %s %q: %v", e.Kind, e.ID, e.Err)
@@ -63,6 +64,7 @@ func (e *RewrapError) Error() string {
 	return fmt.Sprintf("store: rewrap %s %q field %q: %v", e.Kind, e.ID, e.Field, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *RewrapError) Unwrap() error { return e.Err }
 
 // Rewrap re-seals every sealed value in s that sealer.NeedsReseal flags under

@@ -119,6 +119,7 @@ type ImportError struct {
 	Problems []ImportProblem
 }
 
+// Error lists every problem with its YAML line and column.
 func (e *ImportError) Error() string {
 	var b strings.Builder
 	b.WriteString("template: invalid integration YAML: ")

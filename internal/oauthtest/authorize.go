@@ -261,6 +261,7 @@ type AuthorizeError struct {
 	Body   string
 }
 
+// Error gives the status and the start of the page the server answered.
 func (e *AuthorizeError) Error() string {
 	return fmt.Sprintf("oauthtest: authorization endpoint answered %d: %s", e.Status, strings.TrimSpace(e.Body))
 }

@@ -96,6 +96,7 @@ type GraphError struct {
 	Message string `json:"message"`
 }
 
+// Error returns the API's error type and message.
 func (e *GraphError) Error() string {
 	return fmt.Sprintf("meta: HTTP %d: %s %d: %s", e.Status, e.Type, e.Code, e.Message)
 }

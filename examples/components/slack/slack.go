@@ -95,6 +95,7 @@ type APIError struct {
 	Code   string // Slack's error, such as "invalid_auth"
 }
 
+// Error names the Slack method and its error code.
 func (e *APIError) Error() string { return "slack: " + e.Method + ": " + e.Code }
 
 // connectionErrors are the Web API errors that mean the connection itself
