@@ -196,37 +196,52 @@ func acme(auth *oauthtest.Server, apiURL string) component.Component {
 	}
 }
 
-func TestEndToEnd(t *testing.T) {
-	ctx := t.Context()
-	w := newWorld(t)
-	c, err := w.host.Register(acme(w.auth, w.api.URL))
+// The refs of the acme integration's two connections in instance inst-1.
+var (
+	oauthRef = connection.Ref{InstanceID: "inst-1", Variable: "Acme OAuth Connection"}
+	keyRef   = connection.Ref{InstanceID: "inst-1", Variable: "Acme API Key Connection"}
+)
+
+// deploy registers the acme component and an integration whose steps run
+// the named actions (each step is named after its action), with the
+// integration's own OAuth client as hidden defaults, and deploys instance
+// inst-1 of it. It returns the component and the builder, for replicas.
+func (w *world) deploy(t *testing.T, actions ...string) (component.Component, *component.Builder) {
+	t.Helper()
+	comp := acme(w.auth, w.api.URL)
+	c, err := w.host.Register(comp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := component.NewBuilder("int-1", "Acme Sync", 1)
-	if _, err := b.AddStep("sync", c, "sync", component.StepOptions{}); err != nil {
-		t.Fatal(err)
+	for _, a := range actions {
+		if _, err := b.AddStep(a, c, a, component.StepOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// The client credentials are the integration's, not the customer's.
-	if err := b.Variable("Acme OAuth Connection", func(v *connection.Variable) {
+	_ = b.Variable(oauthRef.Variable, func(v *connection.Variable) {
 		v.Defaults = connection.ValuesOf(map[string]string{connection.FieldClientID: "app-1", connection.FieldClientSecret: "app-secret"})
 		v.Visibility = map[string]connection.Visibility{
 			connection.FieldClientID: connection.Hidden, connection.FieldClientSecret: connection.Hidden,
 			connection.FieldAuthorizeURL: connection.Hidden, connection.FieldTokenURL: connection.Hidden,
 			connection.FieldRevokeURL: connection.Hidden, connection.FieldScopes: connection.Hidden,
 		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	}) // absent when no step uses the OAuth connection
 	if err := w.host.RegisterIntegration(b); err != nil {
 		t.Fatal(err)
 	}
 	inst := connection.Instance{ID: "inst-1", Name: "Customer One", IntegrationID: "int-1", IntegrationName: "Acme Sync", IntegrationVersion: 1}
-	if err := w.host.Deploy(ctx, inst); err != nil {
+	if err := w.host.Deploy(t.Context(), inst); err != nil {
 		t.Fatal(err)
 	}
-	oauthRef := connection.Ref{InstanceID: "inst-1", Variable: "Acme OAuth Connection"}
-	keyRef := connection.Ref{InstanceID: "inst-1", Variable: "Acme API Key Connection"}
+	return comp, b
+}
+
+func TestEndToEnd(t *testing.T) {
+	ctx := t.Context()
+	w := newWorld(t)
+	w.deploy(t, "sync")
 	if err := w.host.SetValues(ctx, keyRef, template.AudienceCustomer, connection.ValuesOf(map[string]string{"apiKey": "key-123"})); err != nil {
 		t.Fatal(err)
 	}
@@ -295,30 +310,7 @@ func assertStatus(t *testing.T, h *connkit.Host, ref connection.Ref, want connec
 func TestStatusTransitions(t *testing.T) {
 	ctx := t.Context()
 	w := newWorld(t)
-	c, err := w.host.Register(acme(w.auth, w.api.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := component.NewBuilder("int-1", "Acme Sync", 1)
-	if _, err := b.AddStep("sync", c, "sync", component.StepOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.AddStep("token", c, "token", component.StepOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Variable("Acme OAuth Connection", func(v *connection.Variable) {
-		v.Defaults = connection.ValuesOf(map[string]string{connection.FieldClientID: "app-1", connection.FieldClientSecret: "app-secret"})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.host.RegisterIntegration(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.host.Deploy(ctx, connection.Instance{ID: "inst-1", IntegrationID: "int-1", IntegrationVersion: 1}); err != nil {
-		t.Fatal(err)
-	}
-	oauthRef := connection.Ref{InstanceID: "inst-1", Variable: "Acme OAuth Connection"}
-	keyRef := connection.Ref{InstanceID: "inst-1", Variable: "Acme API Key Connection"}
+	w.deploy(t, "sync", "token")
 	connect := func() {
 		t.Helper()
 		w.connect(t, oauthRef)
@@ -377,21 +369,7 @@ func TestStatusTransitions(t *testing.T) {
 func TestStepConnectionErrorIsRedactedAndBounded(t *testing.T) {
 	ctx := t.Context()
 	w := newWorld(t)
-	c, err := w.host.Register(acme(w.auth, w.api.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := component.NewBuilder("int-1", "Acme Sync", 1)
-	if _, err := b.AddStep("reject", c, "reject", component.StepOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.host.RegisterIntegration(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.host.Deploy(ctx, connection.Instance{ID: "inst-1", IntegrationID: "int-1", IntegrationVersion: 1}); err != nil {
-		t.Fatal(err)
-	}
-	keyRef := connection.Ref{InstanceID: "inst-1", Variable: "Acme API Key Connection"}
+	w.deploy(t, "reject")
 	const secret = "SENTINEL-key-987"
 	if err := w.host.SetValues(ctx, keyRef, template.AudienceCustomer, connection.ValuesOf(map[string]string{"apiKey": secret})); err != nil {
 		t.Fatal(err)
@@ -472,28 +450,9 @@ func (w *world) replica(t *testing.T, c component.Component, b *component.Builde
 func TestDisconnectSeenByOtherReplica(t *testing.T) {
 	ctx := t.Context()
 	w := newWorld(t)
-	comp := acme(w.auth, w.api.URL)
-	c, err := w.host.Register(comp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := component.NewBuilder("int-1", "Acme Sync", 1)
-	if _, err := b.AddStep("token", c, "token", component.StepOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Variable("Acme OAuth Connection", func(v *connection.Variable) {
-		v.Defaults = connection.ValuesOf(map[string]string{connection.FieldClientID: "app-1", connection.FieldClientSecret: "app-secret"})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.host.RegisterIntegration(b); err != nil {
-		t.Fatal(err)
-	}
+	comp, b := w.deploy(t, "token")
 	other := w.replica(t, comp, b)
-	if err := w.host.Deploy(ctx, connection.Instance{ID: "inst-1", IntegrationID: "int-1", IntegrationVersion: 1}); err != nil {
-		t.Fatal(err)
-	}
-	ref := connection.Ref{InstanceID: "inst-1", Variable: "Acme OAuth Connection"}
+	ref := oauthRef
 	w.connect(t, ref)
 	if _, err := other.RunStep(ctx, "inst-1", "token", connkit.RunOptions{}); err != nil {
 		t.Fatalf("step on the other replica before DISCONNECT: %v", err)
@@ -501,7 +460,7 @@ func TestDisconnectSeenByOtherReplica(t *testing.T) {
 	if _, err := w.host.Disconnect(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
-	_, err = other.RunStep(ctx, "inst-1", "token", connkit.RunOptions{})
+	_, err := other.RunStep(ctx, "inst-1", "token", connkit.RunOptions{})
 	if !errors.Is(err, component.ErrNotConnected) {
 		t.Fatalf("step on the other replica after DISCONNECT: %v, want ErrNotConnected", err)
 	}
