@@ -291,8 +291,8 @@ func TestEndToEnd(t *testing.T) {
 	if !errors.Is(err, component.ErrNotConnected) {
 		t.Fatalf("step after disconnect: err = %v, want ErrNotConnected", err)
 	}
-	if !strings.Contains(err.Error(), "not connected") {
-		t.Errorf("error %q should say the connection is not connected", err)
+	if n := strings.Count(err.Error(), "not connected"); n != 1 {
+		t.Errorf("error %q should say once that the connection is not connected (says it %d times)", err, n)
 	}
 }
 

@@ -13,6 +13,14 @@ import (
 	"github.com/connkit/connkit/store"
 )
 
+// Events of the connection log entries a step's execution writes.
+const (
+	// EventUsed: the connection was used successfully (status green).
+	EventUsed = "used"
+	// EventFailed: a connection-related error (status red).
+	EventFailed = "failed"
+)
+
 // RunOptions are the optional inputs of [Host.RunStep].
 type RunOptions struct {
 	// User is the user whose user-level connections the step uses.
@@ -161,9 +169,9 @@ func (h *Host) reportHealth(ctx context.Context, id string, ref connection.Ref, 
 			h.logger.Warn("connkit: cannot set connection status", "connection", id, "error", err)
 			return
 		}
-		level, event, msg := slog.LevelInfo, "used", "connection used successfully"
+		level, event, msg := slog.LevelInfo, EventUsed, "connection used successfully"
 		if status == connection.StatusError {
-			level, event, msg = slog.LevelWarn, "failed", "connection failed: "+reason
+			level, event, msg = slog.LevelWarn, EventFailed, "connection failed: "+reason
 		}
 		if _, err := h.cfg.Store.AppendLog(ctx, &store.LogEntry{ConnectionID: id, Time: h.now(), Level: level, Event: event, Message: msg}); err != nil {
 			h.logger.Warn("connkit: cannot write connection log", "connection", id, "error", err)

@@ -138,7 +138,7 @@ func (c *Conn) Token(ctx context.Context) (*oauth.Token, error) {
 	tok, err := c.cfg.Tokens.Token(ctx)
 	if err != nil {
 		if errors.Is(err, oauth.ErrNotConnected) {
-			return nil, fmt.Errorf("component: connection %q is not connected: %w", c.cfg.Ref.Variable, errors.Join(ErrNotConnected, err))
+			return nil, &notConnectedError{variable: c.cfg.Ref.Variable, err: err}
 		}
 		return nil, fmt.Errorf("component: connection %q: %w", c.cfg.Ref.Variable, err)
 	}
@@ -177,3 +177,18 @@ func (c *Conn) HTTPClient() *http.Client {
 	})
 	return c.client
 }
+
+// notConnectedError says once that a connection is not connected; it
+// matches ErrNotConnected and unwraps to the token source's error.
+type notConnectedError struct {
+	variable string
+	err      error
+}
+
+func (e *notConnectedError) Error() string {
+	return fmt.Sprintf("component: connection %q is not connected (CONNECT it first)", e.variable)
+}
+
+func (e *notConnectedError) Is(target error) bool { return target == ErrNotConnected }
+
+func (e *notConnectedError) Unwrap() error { return e.err }

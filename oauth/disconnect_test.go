@@ -11,6 +11,7 @@ import (
 	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/internal/oauthtest"
 	"github.com/connkit/connkit/oauth"
+	"github.com/connkit/connkit/template"
 )
 
 // TestDisconnect: the scheduler stops holding the connection, the token set
@@ -61,7 +62,7 @@ func TestDisconnect(t *testing.T) {
 		if fx.srv.Active(tok.AccessToken.Reveal()) || fx.srv.Active(tok.RefreshToken.Reveal()) {
 			t.Error("the provider still accepts the tokens")
 		}
-		if diff := cmp.Diff([]string{"values-set", oauth.EventConnectStarted, oauth.EventConnected, oauth.EventDisconnected,
+		if diff := cmp.Diff([]string{template.EventValuesSet, oauth.EventConnectStarted, oauth.EventConnected, oauth.EventDisconnected,
 			oauth.EventRevoked, oauth.EventRevoked}, fx.events(id)); diff != "" {
 			t.Errorf("log (-want +got):\n%s", diff)
 		}

@@ -45,7 +45,7 @@ const (
 const healthIncomplete = "values incomplete or invalid"
 
 // EventValuesSet is the Event of the connection log entry SetValues writes.
-const EventValuesSet = "values-set"
+const EventValuesSet = "values_set"
 
 // SetValues sets instance values of the connection at ref on behalf of an
 // audience, all or nothing:
