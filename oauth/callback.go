@@ -146,9 +146,13 @@ func (o *outcome) failed() bool { return o.code != "" }
 // FlowConfig.AllowUnboundConnect is set), handles the provider's error,
 // exchanges the code at
 // the token URL
-// recorded when the flow started with the PKCE verifier and the same
-// redirect URI, stores the token set sealed with the type's extra token
-// response fields and callback parameters in the connection's metadata, sets
+// recorded when the flow started (refusing with an [*EndpointChangedError]
+// when the connection's values name another one by now) with the PKCE
+// verifier and the same redirect URI, stores the token set sealed, bound to
+// that token URL and the connection's revocation URL (refresh and
+// revocation use these, see [EndpointChangedError]), with the type's extra
+// token response fields and callback parameters in the connection's
+// metadata, sets
 // the connection's status to configured, logs, and schedules refreshes. A
 // failure never writes credentials and never replaces a working token set;
 // it is written to the connection's log with the provider's error code and
@@ -316,6 +320,10 @@ func (f *Flow) exchange(ctx context.Context, o *outcome, p *store.PendingAuth, q
 	if values.String(connection.FieldAuthorizeURL) == "" {
 		values.Set(connection.FieldAuthorizeURL, p.Data[pendingAuthorizeURL])
 	}
+	// A revocation URL discovered at start is not discovered again here.
+	if values.String(connection.FieldRevokeURL) == "" && p.Data[pendingRevokeURL] != "" {
+		values.Set(connection.FieldRevokeURL, p.Data[pendingRevokeURL])
+	}
 	// The same checks as at start (origin of the URLs and the client
 	// secret, https): values may have changed since.
 	ep, err := endpointFrom(o.res, &typ, values, p.RedirectURI, f.allowPrivate)
@@ -323,8 +331,16 @@ func (f *Flow) exchange(ctx context.Context, o *outcome, p *store.PendingAuth, q
 		f.fail(ctx, o, http.StatusBadRequest, "server_error", "The connection's OAuth 2.0 settings are incomplete or unsafe.", "exchange", err)
 		return
 	}
-	// The token URL the flow started against, not one read again now.
-	ep = ep.WithTokenURL(p.TokenURL)
+	// The code goes to the token URL the flow started against, and only
+	// while the values still name it: the token set is bound to it (see
+	// pin.go), and a set bound to a URL the values no longer name could not
+	// be refreshed.
+	if ep.TokenURL() != p.TokenURL {
+		err := &EndpointChangedError{Ref: p.Ref, Field: connection.FieldTokenURL, Connected: p.TokenURL, Current: ep.TokenURL()}
+		f.fail(ctx, o, http.StatusBadRequest, "server_error",
+			"The connection's token URL changed while connecting. Start connecting again.", "exchange", err)
+		return
+	}
 	var verifier string
 	if p.Verifier != nil {
 		b, err := f.sealer.Open(p.Verifier, store.AssociatedData("pending", p.StateHash, "verifier"))
@@ -395,6 +411,9 @@ func (f *Flow) failWith(ctx context.Context, o *outcome, status int, code, descr
 		attrs["error_description"] = o.provider
 	}
 	if cause != nil {
+		if ec, ok := errors.AsType[*EndpointChangedError](cause); ok {
+			ec.attrs(attrs)
+		}
 		attrs["detail"] = sanitize(cause.Error(), 512)
 		if te, ok := errors.AsType[*TokenError](cause); ok && te.StatusCode != 0 {
 			attrs["http_status"] = fmt.Sprint(te.StatusCode)

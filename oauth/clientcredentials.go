@@ -10,8 +10,10 @@ import (
 
 // ConnectClientCredentials obtains a token set for the connection at ref,
 // whose type uses the client credentials grant (RFC 6749 section 4.4),
-// without a browser, and stores it sealed: the connection record is created
-// when absent, its status becomes configured and the event is logged. Such
+// without a browser, and stores it sealed, bound to the token and
+// revocation URLs it was obtained with (see [EndpointChangedError]): the
+// connection record is created when absent, its status becomes configured
+// and the event is logged. Such
 // a token set has no refresh token, so it is not scheduled for refresh;
 // [Flow.ClientCredentialsToken] renews it when it nears expiry.
 //
@@ -26,8 +28,11 @@ func (f *Flow) ConnectClientCredentials(ctx context.Context, ref connection.Ref)
 // ClientCredentialsToken returns the connection's client-credentials token
 // set: the stored one while it is valid beyond the type's refresh leeway,
 // otherwise a new one obtained from the provider and stored (as
-// ConnectClientCredentials does). Concurrent calls for one connection in
-// this process share one token request.
+// ConnectClientCredentials does), at the token URL the stored set was
+// obtained at: when the connection's values now name another one, it
+// fails with an [*EndpointChangedError] and sends nothing (a new
+// ConnectClientCredentials records the new URL). Concurrent calls for one
+// connection in this process share one token request.
 func (f *Flow) ClientCredentialsToken(ctx context.Context, ref connection.Ref) (Token, error) {
 	if err := ref.Validate(); err != nil {
 		return Token{}, err
@@ -86,6 +91,21 @@ func (f *Flow) storedClientCredentials(ctx context.Context, ref connection.Ref) 
 	return tok, true
 }
 
+// storedPins returns the URLs the connection's stored token set is bound
+// to; none when it holds no set, or one that does not open (which a
+// renewal replaces, as before pinning).
+func (f *Flow) storedPins(ctx context.Context, connID string) endpointPins {
+	c, err := f.store.GetConnectionByID(ctx, connID)
+	if err != nil || c.Token == nil {
+		return endpointPins{}
+	}
+	tok, err := OpenToken(f.sealer, connID, c.Token)
+	if err != nil {
+		return endpointPins{}
+	}
+	return tok.pins
+}
+
 func (f *Flow) obtainClientCredentials(ctx context.Context, ref connection.Ref, renew bool) (Token, error) {
 	cs, err := f.prepare(ctx, ref, connection.GrantClientCredentials, true)
 	if err != nil {
@@ -99,7 +119,17 @@ func (f *Flow) obtainClientCredentials(ctx context.Context, ref connection.Ref, 
 	if err != nil {
 		return Token{}, err
 	}
-	tok, ot, err := cs.endpoint.withClock(f.now).ClientCredentials(ctx, f.client)
+	ep := cs.endpoint
+	if renew {
+		// A renewal sends the client secret where the stored set was
+		// obtained, and only while the values still name it (see pin.go).
+		if ep, err = ep.pinned(ref, f.storedPins(ctx, connID), connection.FieldTokenURL); err != nil {
+			f.journal.record(ctx, connID, ref, slog.LevelError, EventRefreshFailed,
+				"the connection's token URL changed since CONNECT: nothing was sent; reconnect", errorAttrs("client_credentials", err))
+			return Token{}, err
+		}
+	}
+	tok, ot, err := ep.withClock(f.now).ClientCredentials(ctx, f.client)
 	if err != nil {
 		event := EventConnectFailed
 		if renew {
@@ -113,7 +143,7 @@ func (f *Flow) obtainClientCredentials(ctx context.Context, ref connection.Ref, 
 		f.markFailed(ctx, connID, "client credentials grant failed: "+code)
 		return Token{}, err
 	}
-	if _, err := f.saveToken(ctx, connID, ref, cs.typ.OAuth2, tok, cs.endpoint.ExtraFields(ot)); err != nil {
+	if _, err := f.saveToken(ctx, connID, ref, cs.typ.OAuth2, tok, ep.ExtraFields(ot)); err != nil {
 		f.journal.record(ctx, connID, ref, slog.LevelError, EventConnectFailed, "token set could not be stored", errorAttrs("store", err))
 		return Token{}, err
 	}

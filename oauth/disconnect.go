@@ -41,7 +41,12 @@ type DisconnectResult struct {
 // and its log stay, so a later CONNECT works and keeps them), and then, when
 // the type declares a revocation URL, revokes the tokens at the provider
 // (RFC 7009): the refresh token first, then the access token, each with its
-// token_type_hint, retried on 5xx and 429 by the flow's HTTP client.
+// token_type_hint, retried on 5xx and 429 by the flow's HTTP client. The
+// tokens go to the revocation URL recorded at CONNECT, and only while the
+// connection's values still resolve to it: when they now give another one
+// (or none, or one where there was none), nothing is revoked and RevokeErr
+// wraps an [*EndpointChangedError]. A token set stored before URLs were
+// recorded is revoked at the current URL.
 // Revocation is best effort: local deletion happens even when it fails, and
 // the result says which tokens were revoked and which were not. Each step is
 // written to the connection's log.
@@ -98,13 +103,20 @@ func (f *Flow) Disconnect(ctx context.Context, ref connection.Ref) (*DisconnectR
 	if !tok.AccessToken.IsZero() {
 		pending = append(pending, HintAccessToken)
 	}
+	var ep *Endpoint
+	if perr == nil && opened {
+		// The revocation URL the set is bound to, while the values still
+		// name it (see pin.go).
+		ep, perr = cs.endpoint.pinned(ref, tok.pins, connection.FieldRevokeURL)
+	}
 	switch {
 	case perr != nil && opened:
 		// Cannot know whether or where to revoke.
 		out.NotRevoked = pending
 		out.RevokeErr = fmt.Errorf("oauth: revocation not attempted: %w", perr)
 	case perr == nil && cs.endpoint.RevokeURL() == "":
-		// The provider offers no revocation: local deletion is all.
+		// The provider offers no revocation (and none was recorded, or
+		// pinned would have refused): local deletion is all.
 	case !opened:
 		out.NotRevoked = []string{HintRefreshToken, HintAccessToken}
 		out.RevokeErr = errors.New("oauth: revocation not attempted: the stored token set does not open")
@@ -115,7 +127,7 @@ func (f *Flow) Disconnect(ctx context.Context, ref connection.Ref) (*DisconnectR
 			if hint == HintRefreshToken {
 				secret = tok.RefreshToken
 			}
-			if err := cs.endpoint.Revoke(ctx, f.client, secret, hint); err != nil {
+			if err := ep.Revoke(ctx, f.client, secret, hint); err != nil {
 				out.NotRevoked = append(out.NotRevoked, hint)
 				errs = append(errs, err)
 				f.journal.record(ctx, c.ID, ref, slog.LevelWarn, EventRevokeFailed, "revocation at the provider failed",
@@ -129,8 +141,11 @@ func (f *Flow) Disconnect(ctx context.Context, ref connection.Ref) (*DisconnectR
 		out.RevokeErr = errors.Join(errs...)
 	}
 	if out.RevokeErr != nil && (perr != nil || !opened) {
-		f.journal.record(ctx, c.ID, ref, slog.LevelWarn, EventRevokeFailed, "revocation at the provider not attempted",
-			errorAttrs("revoke", out.RevokeErr))
+		msg := "revocation at the provider not attempted"
+		if errors.As(perr, new(*EndpointChangedError)) {
+			msg = "revocation at the provider not attempted: the connection's revoke URL changed since CONNECT"
+		}
+		f.journal.record(ctx, c.ID, ref, slog.LevelWarn, EventRevokeFailed, msg, errorAttrs("revoke", out.RevokeErr))
 	}
 	return out, nil
 }

@@ -7,4 +7,10 @@
 //
 // Tokens are sealed with a store.Sealer before they reach the store; they are
 // held in memory as [Token], whose secrets never print.
+//
+// A token set is bound to the token and revocation URLs of its CONNECT,
+// recorded sealed with it: refresh, client credentials renewal and
+// revocation send credentials only there, and refuse with an
+// [*EndpointChangedError] once the connection's values give another URL,
+// until a new CONNECT.
 package oauth

@@ -29,6 +29,10 @@ type Endpoint struct {
 	scopes       []string
 	redirectURL  string
 	now          func() time.Time // the clock stamping token sets; nil: time.Now
+	// pin: token sets obtained are bound to tokenURL and revokeURL (see
+	// pin.go). Set for the endpoints the flows and token sources build
+	// (endpointFrom), not for those a host builds with NewEndpoint.
+	pin bool
 }
 
 // withClock returns a copy of e that stamps the token sets it obtains with
@@ -39,19 +43,26 @@ func (e *Endpoint) withClock(now func() time.Time) *Endpoint {
 	return &c
 }
 
-// tokenFrom converts a token endpoint answer, stamped by e's clock. x/oauth2
-// sets the Expiry of an answer with expires_in by time.Now; it is moved to
-// e's clock.
+// tokenFrom converts a token endpoint answer, stamped by e's clock and, for
+// an endpoint of the flows, bound to e's token and revocation URLs (see
+// pin.go). x/oauth2 sets the Expiry of an answer with expires_in by
+// time.Now; it is moved to e's clock.
 func (e *Endpoint) tokenFrom(ot *oauth2.Token, oldRefresh connection.Secret) Token {
+	var tok Token
 	if e.now == nil {
-		return tokenFromOAuth2(ot, time.Now(), e.settings.LifetimeOrDefault(), oldRefresh)
+		tok = tokenFromOAuth2(ot, time.Now(), e.settings.LifetimeOrDefault(), oldRefresh)
+	} else {
+		now := e.now()
+		t := *ot
+		if !t.Expiry.IsZero() {
+			t.Expiry = now.Add(time.Until(t.Expiry))
+		}
+		tok = tokenFromOAuth2(&t, now, e.settings.LifetimeOrDefault(), oldRefresh)
 	}
-	now := e.now()
-	t := *ot
-	if !t.Expiry.IsZero() {
-		t.Expiry = now.Add(time.Until(t.Expiry))
+	if e.pin {
+		tok.pins = e.pins()
 	}
-	return tokenFromOAuth2(&t, now, e.settings.LifetimeOrDefault(), oldRefresh)
+	return tok
 }
 
 // NewEndpoint resolves typ's OAuth 2.0 settings against values (the
@@ -159,6 +170,7 @@ func endpointFrom(res *template.Resolution, typ *connection.Type, values connect
 			return nil, fmt.Errorf("oauth: connection %s: %w", res.Ref, err)
 		}
 	}
+	ep.pin = true
 	return ep, nil
 }
 
@@ -235,8 +247,7 @@ func (e *Endpoint) RevokeURL() string { return e.revokeURL }
 // Scopes returns the scopes to request.
 func (e *Endpoint) Scopes() []string { return slices.Clone(e.scopes) }
 
-// WithTokenURL returns a copy of e whose token endpoint is u (the callback
-// uses the token URL recorded when the flow started).
+// WithTokenURL returns a copy of e whose token endpoint is u.
 func (e *Endpoint) WithTokenURL(u string) *Endpoint {
 	c := *e
 	c.tokenURL = u

@@ -417,6 +417,9 @@ func errorAttrs(stage string, err error) map[string]string {
 			a["http_status"] = fmt.Sprint(te.StatusCode)
 		}
 	}
+	if ec, ok := errors.AsType[*EndpointChangedError](err); ok {
+		ec.attrs(a)
+	}
 	a["detail"] = sanitize(err.Error(), 512)
 	return a
 }

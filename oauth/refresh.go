@@ -135,9 +135,13 @@ func (r *run) protocol(ctx context.Context) runResult {
 	return r.refreshGrant(ctx)
 }
 
-// endpoint returns the connection's token endpoint, built on first use from
-// the resolved values.
-func (r *run) endpoint() (*Endpoint, error) {
+// endpoint returns the connection's endpoint for a token set bound to pins,
+// about to send credentials to field's URL (connection.FieldTokenURL or
+// FieldRevokeURL): the endpoint is built on first use from the resolved
+// values (with every check of endpointFor), and the URLs recorded at CONNECT
+// are used, only while the values still resolve field's to the same one (see
+// pin.go).
+func (r *run) endpoint(pins endpointPins, field string) (*Endpoint, error) {
 	if r.ep == nil {
 		ep, err := endpointFor(r.res, "", r.t.allowPrivate)
 		if err != nil {
@@ -145,7 +149,15 @@ func (r *run) endpoint() (*Endpoint, error) {
 		}
 		r.ep = ep.withClock(r.t.now)
 	}
-	return r.ep, nil
+	return r.ep.pinned(r.s.ref, pins, field)
+}
+
+// pins returns the URLs cand's token set is bound to (none without a set).
+func (c *candidate) pins() endpointPins {
+	if c == nil || c.empty {
+		return endpointPins{}
+	}
+	return c.tok.pins
 }
 
 // refreshGrant is the protocol for connections holding a refresh token.
@@ -175,7 +187,7 @@ func (r *run) refreshGrant(ctx context.Context) runResult {
 	if cand.tok.RefreshToken.IsZero() {
 		return r.noRefreshToken(ctx, c, cand)
 	}
-	ep, err := r.endpoint()
+	ep, err := r.endpoint(cand.pins(), connection.FieldTokenURL)
 	if err != nil {
 		return r.providerFailed(ctx, c, cand, err)
 	}
@@ -213,7 +225,7 @@ func (r *run) clientCredentials(ctx context.Context) runResult {
 			}
 		}
 	}
-	ep, err := r.endpoint()
+	ep, err := r.endpoint(cand.pins(), connection.FieldTokenURL)
 	if err != nil {
 		return r.providerFailed(ctx, c, cand, err)
 	}

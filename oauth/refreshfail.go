@@ -106,6 +106,20 @@ func (r *run) providerFailed(ctx context.Context, c *store.Connection, cand *can
 			r.event(RefreshFailed, desc, err),
 			r.event(Disconnected, desc+": the customer must reconnect", err),
 			r.unschedule())
+	case errors.As(err, new(*EndpointChangedError)):
+		// The token URL changed since CONNECT (see pin.go): nothing was
+		// sent. The refresh token stays: it is still good at the recorded
+		// URL, should the change be undone. Until then, or a new CONNECT,
+		// every attempt (after the cooldown) is refused the same way.
+		if c != nil {
+			r.markRed(ctx, c, base, refreshFailedPrefix+": the token URL changed since CONNECT"+mustReconnect)
+		}
+		o.post = append(o.post,
+			func() {
+				r.t.journal.record(ctx, r.id, r.s.ref, slog.LevelError, EventRefreshFailed,
+					"the connection's token URL changed since CONNECT: nothing was sent; reconnect", attrs)
+			},
+			r.event(RefreshFailed, desc, err))
 	case errors.Is(err, ErrMisconfigured) || (errors.Is(err, ErrReconnect) && r.cc):
 		code := "invalid_client"
 		if te != nil && te.Code != "" {
@@ -210,6 +224,9 @@ func failureAttrs(err error) map[string]string {
 		if te.RetryAfter > 0 {
 			a["retry_after"] = te.RetryAfter.String()
 		}
+	}
+	if ec, ok := errors.AsType[*EndpointChangedError](err); ok {
+		ec.attrs(a)
 	}
 	a["detail"] = sanitize(err.Error(), 512)
 	return a

@@ -201,8 +201,18 @@ const revokeLostTimeout = 30 * time.Second
 // stay valid at the provider. Best effort, like DISCONNECT's revocation; each
 // attempt is written to the connection's log.
 func (r *run) revokeLost(ctx context.Context, tok Token) []func() {
-	ep, err := r.endpoint()
-	if err != nil || ep.RevokeURL() == "" {
+	ep, err := r.endpoint(tok.pins, connection.FieldRevokeURL)
+	if err != nil {
+		if ec, ok := errors.AsType[*EndpointChangedError](err); ok {
+			return []func(){func() {
+				r.t.journal.record(ctx, r.id, r.s.ref, slog.LevelWarn, EventRevokeFailed,
+					"a token set refreshed during DISCONNECT was not revoked: the revoke URL changed since CONNECT",
+					ec.attrs(map[string]string{}))
+			}}
+		}
+		return nil
+	}
+	if ep.RevokeURL() == "" {
 		return nil
 	}
 	return []func(){func() {

@@ -19,6 +19,7 @@ import (
 // Keys of store.PendingAuth.Data.
 const (
 	pendingAuthorizeURL = "authorize_url"
+	pendingRevokeURL    = "revoke_url"
 	pendingIssRequired  = "iss_required"
 	pendingPKCE         = "pkce"
 	pendingBrowser      = "browser"
@@ -191,6 +192,9 @@ func (f *Flow) start(ctx context.Context, ref connection.Ref, browser string) (a
 	}
 	if browser != "" {
 		p.Data[pendingBrowser] = browser
+	}
+	if u := cs.endpoint.RevokeURL(); u != "" {
+		p.Data[pendingRevokeURL] = u
 	}
 	if cs.md != nil {
 		p.Issuer = cs.md.Issuer

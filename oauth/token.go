@@ -13,6 +13,11 @@ import (
 )
 
 // Token is a connection's OAuth 2.0 token set. Its secrets never print.
+//
+// A Token obtained by a [Flow] or a [TokenSource] also carries, unexported,
+// the token and revocation URLs it is bound to, and [SealToken] seals them
+// with it (see [EndpointChangedError]). A Token built by hand, or obtained
+// from an [Endpoint] built with [NewEndpoint], carries none.
 type Token struct {
 	// AccessToken authenticates API requests.
 	AccessToken connection.Secret
@@ -28,6 +33,9 @@ type Token struct {
 	Scopes []string
 	// ObtainedAt is when the token set was received.
 	ObtainedAt time.Time
+
+	// pins are the URLs the set is bound to (zero: not recorded).
+	pins endpointPins
 }
 
 // Valid reports whether the access token is present and not expired at now.
@@ -79,13 +87,17 @@ type sealedToken struct {
 	Expiry       time.Time `json:"exp"`
 	Scopes       []string  `json:"sc,omitempty"`
 	ObtainedAt   time.Time `json:"iat,omitzero"`
+	// TokenURL and RevokeURL are the pins (see pin.go); absent in sets
+	// sealed before pinning, which readers of either age accept.
+	TokenURL  string `json:"tu,omitempty"`
+	RevokeURL string `json:"ru,omitempty"`
 }
 
 // tokenField is the associated-data field name of a connection's token set.
 const tokenField = "token"
 
 // SealToken seals t for the connection with the given id and returns the
-// store record.
+// store record. The URLs t is bound to, if any, are sealed with it.
 func SealToken(s store.Sealer, connectionID string, t Token) (*store.Token, error) {
 	b, err := json.Marshal(sealedToken{
 		Version:      1,
@@ -95,6 +107,8 @@ func SealToken(s store.Sealer, connectionID string, t Token) (*store.Token, erro
 		Expiry:       t.Expiry.UTC(),
 		Scopes:       t.Scopes,
 		ObtainedAt:   t.ObtainedAt.UTC(),
+		TokenURL:     t.pins.tokenURL,
+		RevokeURL:    t.pins.revokeURL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oauth: encode token of connection %s: %w", connectionID, err)
@@ -112,7 +126,8 @@ func SealToken(s store.Sealer, connectionID string, t Token) (*store.Token, erro
 	}, nil
 }
 
-// OpenToken opens a connection's sealed token set.
+// OpenToken opens a connection's sealed token set, with the URLs it is
+// bound to.
 func OpenToken(s store.Sealer, connectionID string, st *store.Token) (Token, error) {
 	if st == nil {
 		return Token{}, fmt.Errorf("oauth: connection %s: %w", connectionID, ErrNotConnected)
@@ -133,6 +148,7 @@ func OpenToken(s store.Sealer, connectionID string, st *store.Token) (Token, err
 		Expiry:       w.Expiry,
 		Scopes:       slices.Clip(w.Scopes),
 		ObtainedAt:   w.ObtainedAt,
+		pins:         endpointPins{tokenURL: w.TokenURL, revokeURL: w.RevokeURL},
 	}, nil
 }
 
@@ -147,5 +163,6 @@ func sameSet(a, b *Token) bool {
 		a.TokenType == b.TokenType &&
 		a.Expiry.Equal(b.Expiry) &&
 		a.ObtainedAt.Equal(b.ObtainedAt) &&
-		slices.Equal(a.Scopes, b.Scopes)
+		slices.Equal(a.Scopes, b.Scopes) &&
+		a.pins == b.pins
 }
