@@ -40,7 +40,7 @@ func fullRecords() (*store.Connection, *store.Template, *store.PendingAuth, stor
 		Ref:      connection.Ref{InstanceID: "inst", Variable: "crm", User: "u1"},
 		Verifier: []byte("sealed-verifier"), RedirectURI: "https://host/cb", TokenURL: "https://login/token",
 		Issuer: "https://login", Data: map[string]string{"user": "u1"},
-		CreatedAt: cloneTime, ExpiresAt: cloneTime.Add(time.Minute),
+		CreatedAt: cloneTime, TTL: time.Minute, ExpiresAt: cloneTime.Add(time.Minute),
 	}
 	e := store.LogEntry{
 		ConnectionID: "conn-1", Seq: 7, Time: cloneTime, Level: slog.LevelWarn,

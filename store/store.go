@@ -287,7 +287,8 @@ type Templates interface {
 
 // PendingAuth is an OAuth 2.0 authorization started by CONNECT and not yet
 // completed by the callback. Every field is the caller's and is returned by
-// ConsumePending as given, except a zero CreatedAt.
+// ConsumePending as given, except a zero CreatedAt, TTL and, when TTL is
+// positive, ExpiresAt (see there).
 type PendingAuth struct {
 	// StateHash is the SHA-256 of the state parameter, hex-encoded; the
 	// state itself is never stored. Never empty ([ErrInvalid]).
@@ -314,18 +315,30 @@ type PendingAuth struct {
 	// PutPending sets it from the store's clock when it is zero and keeps
 	// it otherwise (the caller's clock). No decision depends on it.
 	CreatedAt time.Time
-	// ExpiresAt is when the authorization expires, set by the caller
-	// (normally its clock plus a lifetime of minutes) and kept as given:
-	// from the moment the store's clock reads ExpiresAt it can no longer be
-	// consumed, and PutPending may delete it. The store's clock is the one
-	// it decides lease expiry with (see [Leases]), so a caller's clock that
-	// is off shortens or lengthens the lifetime by as much.
+	// TTL, when positive, is the authorization's lifetime, counted by the
+	// store: PutPending sets ExpiresAt to the store's now plus TTL, reading
+	// the clock it decides expiry with (the one of lease expiry, see
+	// [Leases]), and ignores the ExpiresAt passed in. One clock then starts
+	// and ends the lifetime, and a caller whose clock is off neither
+	// shortens nor lengthens it. TTL is an instruction to PutPending, not
+	// part of the record: ConsumePending returns it as zero. Zero or
+	// negative: ExpiresAt is the caller's (see there).
+	TTL time.Duration
+	// ExpiresAt is when the authorization expires: from the moment the
+	// store's clock reads ExpiresAt it can no longer be consumed, and
+	// PutPending may delete it. With a positive TTL the store sets it (the
+	// value passed in is ignored, ConsumePending returns the one set, at
+	// least to the millisecond). Otherwise it is the caller's (normally its
+	// clock plus a lifetime of minutes) and kept as given; a caller's clock
+	// that is off then shortens or lengthens the lifetime by as much, which
+	// is why callers should set TTL.
 	ExpiresAt time.Time
 }
 
 // Pending stores pending authorizations.
 type Pending interface {
-	// PutPending records p; ErrConflict if an unexpired pending
+	// PutPending records p, with ExpiresAt set from the store's clock when
+	// p.TTL is positive; ErrConflict if an unexpired pending
 	// authorization with its StateHash exists. An expired one does not
 	// count: it is replaced. A store may also delete expired
 	// authorizations at any time (store/memory and store/sqlstore do so

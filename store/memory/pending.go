@@ -8,7 +8,8 @@ import (
 )
 
 // PutPending stores a copy of p, with CreatedAt set from the store's clock
-// when it is zero; an error wrapping store.ErrConflict if a pending
+// when it is zero and ExpiresAt set to the store's clock plus p.TTL when
+// p.TTL is positive; an error wrapping store.ErrConflict if a pending
 // authorization with its state hash exists and has not expired.
 func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 	if err := ctx.Err(); err != nil {
@@ -27,6 +28,10 @@ func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 	if cp.CreatedAt.IsZero() {
 		cp.CreatedAt = now
 	}
+	if cp.TTL > 0 {
+		cp.ExpiresAt = now.Add(cp.TTL)
+	}
+	cp.TTL = 0 // an instruction, not part of the record
 	if old := s.pending[p.StateHash]; old != nil && now.Before(old.ExpiresAt) {
 		return fmt.Errorf("memory: put pending authorization: state hash exists: %w", store.ErrConflict)
 	}

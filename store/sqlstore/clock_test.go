@@ -137,6 +137,38 @@ func TestPostgresPendingUsesOneClock(t *testing.T) {
 	}
 }
 
+// With a TTL, the lifetime of a pending authorization is counted by the
+// database server's clock from the INSERT on, whatever clock the replica
+// that starts it has: neither one whose clock runs slow (its own expiry
+// would be in the past) nor one whose clock runs fast (its own expiry an
+// hour too late) changes the 10 minutes.
+func TestPostgresPendingTTLUsesServerClock(t *testing.T) {
+	postgresDSN(t)
+	ctx := context.Background()
+	right, fast, slow, _ := replicas(t)
+	const ttl = 10 * time.Minute
+	for name, s := range map[string]*sqlstore.Store{"fast": fast, "slow": slow} {
+		own := map[string]time.Duration{"fast": skew, "slow": -skew}[name]
+		p := &store.PendingAuth{
+			StateHash: "ttl-" + name, ConnectionID: "c-" + name, Ref: refOf("i1", "crm"),
+			RedirectURI: "https://host.example/callback",
+			TTL:         ttl, ExpiresAt: time.Now().Add(own + ttl), // what the replica's own clock would say
+		}
+		if err := s.PutPending(ctx, p); err != nil {
+			t.Fatalf("PutPending on the %s replica: %v", name, err)
+		}
+		got, err := right.ConsumePending(ctx, p.StateHash)
+		if err != nil {
+			t.Errorf("ConsumePending of an authorization the %s replica put with a TTL of %v: %v", name, ttl, err)
+			continue
+		}
+		near(t, "ExpiresAt of an authorization the "+name+" replica put", got.ExpiresAt, time.Now().Add(ttl))
+		if got.TTL != 0 {
+			t.Errorf("ConsumePending returned TTL %v, want 0", got.TTL)
+		}
+	}
+}
+
 // SQLite is one database file on one machine: its store decides by the
 // process clock, as documented, so a process whose clock is wrong is wrong
 // alone.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/connkit/connkit/store"
 )
@@ -13,8 +14,10 @@ import (
 // authorizations that have expired, so abandoned flows do not accumulate; an
 // expired one with the same state hash no longer counts as existing. Expiry
 // is judged by the database server's clock on PostgreSQL when Options.Now is
-// nil, and by the store's clock otherwise (see [Options.Now]); a zero
-// CreatedAt is set from the store's clock.
+// nil, and by the store's clock otherwise (see [Options.Now]); with a
+// positive p.TTL, ExpiresAt is that same clock's now plus TTL (rounded up to
+// the millisecond), computed in the INSERT. A zero CreatedAt is set from the
+// store's clock.
 func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 	const op = "put pending authorization"
 	if err := ctxErr(ctx, op); err != nil {
@@ -40,9 +43,14 @@ func (s *Store) PutPending(ctx context.Context, p *store.PendingAuth) error {
 	if _, err := s.exec(ctx, s.q.deleteExpiredPending, s.clockArg()); err != nil {
 		return dbErr(ctx, what, err)
 	}
+	var ttl int64 // ms; 0: ExpiresAt as given
+	if p.TTL > 0 {
+		ttl = int64((p.TTL + time.Millisecond - 1) / time.Millisecond)
+	}
 	_, err = s.exec(ctx, s.q.insertPending,
 		p.StateHash, p.ConnectionID, p.Ref.InstanceID, p.Ref.Variable, p.Ref.User, blob(p.Verifier),
-		p.RedirectURI, p.TokenURL, p.Issuer, data, ms(created), ms(p.ExpiresAt))
+		p.RedirectURI, p.TokenURL, p.Issuer, data, ms(created),
+		ttl, s.clockArg(), ttl, ms(p.ExpiresAt))
 	if err != nil {
 		if isUniqueViolation(err) {
 			return sentinelErr(what, store.ErrConflict, err)

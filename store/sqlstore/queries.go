@@ -114,8 +114,12 @@ func buildQueries(d Dialect, prefix string) queries {
 		insertPin:      q(`INSERT INTO {p}pins (template_id, integration_id, version) VALUES (?, ?, ?)`),
 
 		deleteExpiredPending: q(`DELETE FROM {p}pending WHERE expires_at <= {now}`),
+		// Arguments: the record's columns up to created_at, then ttl (ms),
+		// clock, ttl (ms), expires_at (ms): with a positive ttl the row
+		// expires at the clock of {now} plus ttl, otherwise at expires_at.
 		insertPending: q(`INSERT INTO {p}pending (state_hash, ` + pendingCols + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+				CASE WHEN CAST(? AS BIGINT) > 0 THEN {now} + CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END)`),
 		// The last column says whether the deleted row had expired by the
 		// clock of {now}.
 		consumePending: q(`DELETE FROM {p}pending WHERE state_hash = ? RETURNING ` + pendingCols + `,

@@ -71,7 +71,8 @@ type Options struct {
 	// Nil, the production setting, means:
 	//   - On PostgreSQL, lease and pending-authorization expiry are decided
 	//     by the database server's clock, computed in SQL
-	//     (clock_timestamp()): a lease's Expires is the server's now + ttl
+	//     (clock_timestamp()): a lease's Expires is the server's now + ttl,
+	//     so is the ExpiresAt of a pending authorization put with a TTL,
 	//     and "has it expired" compares with the server's now. Replicas that
 	//     share the database thus agree on who holds a lease and when a
 	//     pending authorization expires even when their own clocks disagree

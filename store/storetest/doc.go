@@ -56,7 +56,8 @@
 // point written there, including the edge cases: a limit of zero or less
 // lists nothing; AppendLog to an unknown connection is [store.ErrNotFound];
 // AcquireLease with a ttl of zero or less is an error; a zero
-// PendingAuth.CreatedAt is set by the store; an expired pending
+// PendingAuth.CreatedAt is set by the store; a positive PendingAuth.TTL
+// makes the store set ExpiresAt from its own clock; an expired pending
 // authorization is replaced by PutPending; CreatedAt and UpdatedAt passed
 // in are ignored; Publish treats ids as a set and records a version with
 // none; and something that expires has expired when the store's clock

@@ -20,6 +20,8 @@ var pendingTests = []test{
 	{name: "ExpiresAtExactlyExpiresAt", run: testPendingBoundary},
 	{name: "PutReplacesExpired", run: testPendingReplaceExpired},
 	{name: "ZeroCreatedAtIsSetByStore", run: testPendingCreatedAt},
+	{name: "TTLExpiresByStoreClock", run: testPendingTTL},
+	{name: "TTLDecidesConflicts", run: testPendingTTLConflict},
 	{name: "Copies", run: testPendingCopies},
 	{name: "ConcurrentConsumersOneWinner", run: testPendingConcurrent},
 	{name: "EmptyStateHashIsRefused", run: testPendingInvalid},
@@ -216,5 +218,60 @@ func testPendingCreatedAt(t *testing.T, e *env) {
 	want.CreatedAt = put
 	if d := diff(want, got); d != "" {
 		t.Errorf("a zero CreatedAt is set from the store's clock at PutPending (-want +got):\n%s", d)
+	}
+}
+
+// A positive TTL makes the store set ExpiresAt from its own clock at
+// PutPending, whatever ExpiresAt the caller passed (here from a caller's
+// clock an hour fast, and an hour slow): the authorization lives exactly TTL
+// by the store's clock, and ConsumePending returns the ExpiresAt the store
+// set, with TTL zero.
+func testPendingTTL(t *testing.T, e *env) {
+	e.clock.Advance(42 * time.Second)
+	put := e.clock.Now()
+	fast := pending("fast", put.Add(time.Hour), 5*time.Minute)
+	fast.TTL = 5 * time.Minute
+	slow := pending("slow", put.Add(-time.Hour), 5*time.Minute)
+	slow.TTL = 5 * time.Minute
+	before := slow.Clone()
+	must(t, e.s.PutPending(e.ctx, fast), "PutPending (caller's clock fast)")
+	must(t, e.s.PutPending(e.ctx, slow), "PutPending (caller's clock slow)")
+	if d := diff(before, slow); d != "" {
+		t.Errorf("PutPending modified its argument (-before +after):\n%s", d)
+	}
+	e.clock.Advance(5*time.Minute - time.Millisecond)
+	got, err := e.s.ConsumePending(e.ctx, slow.StateHash)
+	must(t, err, "ConsumePending 1ms before the store's clock reached PutPending's time + TTL (the ExpiresAt passed in was an hour past)")
+	want := slow.Clone()
+	want.TTL, want.ExpiresAt = 0, put.Add(5*time.Minute)
+	if d := diff(want, got); d != "" {
+		t.Errorf("ConsumePending of an authorization put with a TTL (-want +got):\n%s", d)
+	}
+	e.clock.Advance(time.Millisecond)
+	_, err = e.s.ConsumePending(e.ctx, fast.StateHash)
+	wantErr(t, err, store.ErrNotFound, "ConsumePending when the store's clock reads PutPending's time + TTL (the ExpiresAt passed in was an hour ahead)")
+}
+
+// The expiry a TTL gives decides PutPending's conflicts too: an
+// authorization put with a TTL is unexpired until the store's now + TTL,
+// also when the ExpiresAt passed in had passed, and expired after it, also
+// when the ExpiresAt passed in lies ahead.
+func testPendingTTLConflict(t *testing.T, e *env) {
+	first := pending("a", e.clock.Now(), -time.Hour)
+	first.TTL = time.Minute
+	must(t, e.s.PutPending(e.ctx, first), "PutPending")
+	dup := pending("a", e.clock.Now(), time.Minute)
+	dup.ConnectionID = "someone-else"
+	wantErr(t, e.s.PutPending(e.ctx, dup), store.ErrConflict, "PutPending of the state hash of an authorization whose TTL has not run out")
+
+	e.clock.Advance(time.Minute)
+	again := pending("a", e.clock.Now(), time.Hour)
+	again.TTL = time.Minute
+	again.ConnectionID = "conn-again"
+	must(t, e.s.PutPending(e.ctx, again), "PutPending once the TTL of the earlier authorization ran out")
+	got, err := e.s.ConsumePending(e.ctx, again.StateHash)
+	must(t, err, "ConsumePending")
+	if got.ConnectionID != "conn-again" || !got.ExpiresAt.Equal(e.clock.Now().Add(time.Minute)) {
+		t.Errorf("ConsumePending = %s expiring %v, want conn-again expiring %v", got.ConnectionID, got.ExpiresAt, e.clock.Now().Add(time.Minute))
 	}
 }
