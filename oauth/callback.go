@@ -219,10 +219,9 @@ func (f *Flow) callback(ctx context.Context, raw string, cookie func(name string
 		return outcome{status: http.StatusBadRequest, code: "invalid_request",
 			description: "The authorization response is malformed or carries no valid state. Start connecting again."}
 	}
+	// Expiry is the store's to decide, by its clock (see
+	// FlowConfig.StateTTL), not by this replica's.
 	p, err := f.store.ConsumePending(ctx, hashState(q.state))
-	if err == nil && !f.now().Before(p.ExpiresAt) {
-		err = fmt.Errorf("pending authorization expired at %s: %w", p.ExpiresAt.UTC().Format("15:04:05Z"), store.ErrNotFound)
-	}
 	if err != nil {
 		o := f.stateFailure(ctx, q.state, err)
 		o.state = q.state

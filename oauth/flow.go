@@ -58,7 +58,14 @@ type FlowConfig struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// StateTTL is how long a started CONNECT stays valid; zero means
-	// [DefaultStateTTL].
+	// [DefaultStateTTL]. The lifetime is counted by the store's clock
+	// (store.PendingAuth.TTL): it starts when the store records the
+	// pending authorization and ends when the store's clock has moved on
+	// by StateTTL, so the clocks of the replica that starts the CONNECT and
+	// of the one that serves its callback play no part. (A store written
+	// before PendingAuth.TTL existed keeps the ExpiresAt the starting
+	// replica computes from Now instead: that replica's clock error then
+	// shortens or lengthens the lifetime by as much.)
 	StateTTL time.Duration
 	// AllowPrivateNetworks lets the default HTTP client reach loopback and
 	// private addresses, and allows plain-http authorize, token and

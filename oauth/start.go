@@ -36,7 +36,7 @@ const (
 // record is created when absent, so its stable id exists from the first
 // CONNECT on. A pending authorization is stored: the state only as a hash,
 // the PKCE verifier sealed, the connection, the token URL and issuer the
-// flow started against, expiring after the StateTTL.
+// flow started against, expiring after the StateTTL by the store's clock.
 //
 // Errors: connection.ErrBadRef for a bad ref; ErrMisconfigured (with the
 // *connection.ValidationError when values are missing or invalid) for a type
@@ -188,6 +188,10 @@ func (f *Flow) start(ctx context.Context, ref connection.Ref, browser string) (a
 			pendingPKCE:         string(method),
 		},
 		CreatedAt: now,
+		// The store counts the lifetime by its clock (see
+		// FlowConfig.StateTTL); ExpiresAt by this replica's clock is for
+		// stores that predate TTL.
+		TTL:       f.stateTTL,
 		ExpiresAt: now.Add(f.stateTTL),
 	}
 	if browser != "" {
