@@ -176,6 +176,8 @@ func New(cfg Config) (*Host, error) {
 		Logger:     h.logger,
 		Now:        h.now,
 		Events:     cfg.Events,
+		// Refresh must reach what CONNECT reached.
+		AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connkit: %w", err)

@@ -2,6 +2,7 @@ package connkit_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,7 +43,11 @@ type world struct {
 	apiHits map[string]int
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { t.Helper(); return newWorldWith(t, nil, nil) }
+
+// newWorldWith is newWorld with changes to the authorization server's and
+// the host's configuration.
+func newWorldWith(t *testing.T, authCfg func(*oauthtest.Config), hostCfg func(*world, *connkit.Config)) *world {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	w := &world{apiHits: map[string]int{}, browser: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -50,10 +55,14 @@ func newWorld(t *testing.T) *world {
 	// server registers it; reserve the listener first.
 	w.app = httptest.NewUnstartedServer(nil)
 	callbackURL := "http://" + w.app.Listener.Addr().String() + callbackPath
-	w.auth = oauthtest.New(t, oauthtest.Config{
+	ac := oauthtest.Config{
 		Clients:             []oauthtest.Client{{ID: "app-1", Secret: "app-secret", RedirectURIs: []string{callbackURL}}},
 		RotateRefreshTokens: true,
-	})
+	}
+	if authCfg != nil {
+		authCfg(&ac)
+	}
+	w.auth = oauthtest.New(t, ac)
 	w.api = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-API-Key") != "key-123" {
 			rw.WriteHeader(http.StatusUnauthorized)
@@ -73,12 +82,16 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.st, w.sealer = memory.New(memory.Options{}), ring
-	w.host, err = connkit.New(connkit.Config{
+	hc := connkit.Config{
 		Store:                w.st,
 		Sealer:               ring,
 		CallbackURL:          callbackURL,
 		AllowPrivateNetworks: true, // the fake servers are on loopback
-	})
+	}
+	if hostCfg != nil {
+		hostCfg(w, &hc)
+	}
+	w.host, err = connkit.New(hc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +183,8 @@ func acme(auth *oauthtest.Server, apiURL string) component.Component {
 					return nil, err
 				}
 				k, _ := conn.Field("apiKey")
-				return nil, component.ConnectionError(conn, fmt.Errorf("API answered 200 {\"error\":\"key %s is invalid\"} %s", k, strings.Repeat("x", 1000)))
+				return nil, component.ConnectionError(conn, fmt.Errorf("API answered 200 {\"error\":\"key %s is invalid\",\"auth\":\"%s\"} %s",
+					k, base64.StdEncoding.EncodeToString([]byte(k)), strings.Repeat("x", 1000)))
 			},
 		}, {
 			Key:    "sync",
@@ -384,6 +398,9 @@ func TestStepConnectionErrorIsRedactedAndBounded(t *testing.T) {
 	if h.Status != connection.StatusError || !strings.Contains(h.Reason, "is invalid") {
 		t.Fatalf("health = %+v, want error with the step's reason", h)
 	}
+	if b64 := base64.StdEncoding.EncodeToString([]byte(secret)); strings.Contains(h.Reason, b64) {
+		t.Errorf("status reason leaks the key base64-encoded: %q", h.Reason)
+	}
 	if strings.Contains(h.Reason, secret) || len(h.Reason) > 300 {
 		t.Errorf("status reason leaks the key or is unbounded (%d bytes): %q", len(h.Reason), h.Reason)
 	}
@@ -463,5 +480,70 @@ func TestDisconnectSeenByOtherReplica(t *testing.T) {
 	_, err := other.RunStep(ctx, "inst-1", "token", connkit.RunOptions{})
 	if !errors.Is(err, component.ErrNotConnected) {
 		t.Fatalf("step on the other replica after DISCONNECT: %v, want ErrNotConnected", err)
+	}
+}
+
+// TestIssuerChecked: with Config.Issuer the host's callback checks the iss
+// parameter (RFC 9207) against the connection's authorization server, so an
+// authorization response from another server (a mix-up) is refused.
+func TestIssuerChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		sentIss   string // "" means the server's own URL
+		wantOK    bool
+		wantError string
+	}{
+		{name: "matching iss", wantOK: true},
+		{name: "mix-up: another server's iss", sentIss: "https://evil.example", wantError: "iss"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorldWith(t, func(c *oauthtest.Config) {
+				c.IssParameter = true
+				c.Issuer = tc.sentIss
+			}, func(w *world, c *connkit.Config) {
+				issuer := w.auth.URL()
+				c.Issuer = func(*template.Resolution) string { return issuer }
+				c.Metadata = map[string]*oauth.Metadata{issuer: {
+					Issuer:                        issuer,
+					AuthorizationEndpoint:         w.auth.AuthorizeURL(),
+					TokenEndpoint:                 w.auth.TokenURL(),
+					CodeChallengeMethodsSupported: []string{"S256"},
+					AuthorizationResponseIssParameterSupported: true,
+				}}
+			})
+			w.deploy(t, "token")
+			resp, err := w.browser.PostForm(w.app.URL+"/connect", url.Values{"instance": {oauthRef.InstanceID}, "variable": {oauthRef.Variable}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			back, err := w.auth.Authorize(t.Context(), resp.Header.Get("Location"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls := w.auth.Calls(oauthtest.PathToken)
+			resp, err = w.browser.Get(back.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			h, _ := w.host.Health(t.Context(), oauthRef)
+			if tc.wantOK {
+				if resp.StatusCode != http.StatusOK || h.Status != connection.StatusConfigured {
+					t.Fatalf("callback %d, health %+v: %s", resp.StatusCode, h, page)
+				}
+				return
+			}
+			if resp.StatusCode == http.StatusOK && h.Status == connection.StatusConfigured {
+				t.Fatalf("a response with a foreign iss was accepted")
+			}
+			if n := w.auth.Calls(oauthtest.PathToken) - calls; n != 0 {
+				t.Errorf("%d token requests after a foreign iss, want 0", n)
+			}
+			if !strings.Contains(string(page), tc.wantError) {
+				t.Errorf("failure page does not mention %q:\n%s", tc.wantError, page)
+			}
+		})
 	}
 }

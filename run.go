@@ -2,10 +2,13 @@ package connkit
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/connkit/connkit/component"
 	"github.com/connkit/connkit/connection"
@@ -97,6 +100,9 @@ func (h *Host) RunStep(ctx context.Context, instanceID, step string, opts RunOpt
 // maxReason bounds a status reason taken from a step's error.
 const maxReason = 256
 
+// healthWriteTimeout bounds one status write with its log entry.
+const healthWriteTimeout = 5 * time.Second
+
 // safeReason turns a step's connection-related error into a status reason
 // that can be stored and shown: URLs redacted, every secret value of the
 // connection replaced, and the text bounded.
@@ -105,8 +111,14 @@ func safeReason(conn *component.Conn, err error) string {
 	typ := conn.Type()
 	vals := conn.Values()
 	for _, f := range typ.Fields {
-		if v := vals.String(f.Key); f.IsSecret() && v != "" {
-			msg = strings.ReplaceAll(msg, v, connection.Redacted)
+		v := vals.String(f.Key)
+		if !f.IsSecret() || v == "" {
+			continue
+		}
+		// The value as is and as APIs and URLs carry it.
+		for _, form := range [...]string{v, url.QueryEscape(v), url.PathEscape(v),
+			base64.StdEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v))} {
+			msg = strings.ReplaceAll(msg, form, connection.Redacted)
 		}
 	}
 	if len(msg) > maxReason {
@@ -150,7 +162,10 @@ func (h *Host) reportHealth(ctx context.Context, id string, ref connection.Ref, 
 	if id == "" {
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
+	// The write outlives a step that gives up, but never hangs the step's
+	// request on a stuck store.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), healthWriteTimeout)
+	defer cancel()
 	for range 8 {
 		c, err := h.cfg.Store.GetConnectionByID(ctx, id)
 		if err != nil {
