@@ -38,6 +38,11 @@ var (
 	// request (not a POST, or not sent to the host of the RedirectURL) and
 	// answered it itself.
 	ErrBadStartRequest = errors.New("oauth: CONNECT start request refused")
+	// ErrConfig: [NewFlow] or [NewTokens] refused its configuration (a
+	// required field missing, an unusable RedirectURL or Metadata entry,
+	// RefreshTimeout not shorter than LeaseTTL). Every error either returns
+	// matches it; the message says which field is wrong.
+	ErrConfig = errors.New("oauth: invalid configuration")
 )
 
 // TokenError is a failed call to a token (or revocation) endpoint. It carries

@@ -126,7 +126,8 @@ type Flow struct {
 	ccGroup      singleflight.Group
 }
 
-// NewFlow checks cfg and returns a Flow.
+// NewFlow checks cfg and returns a Flow. A configuration it refuses gives
+// an error matching [ErrConfig].
 func NewFlow(cfg FlowConfig) (*Flow, error) {
 	var missing []string
 	if cfg.Store == nil {
@@ -142,17 +143,17 @@ func NewFlow(cfg FlowConfig) (*Flow, error) {
 		missing = append(missing, "RedirectURL")
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("oauth: FlowConfig needs %s", strings.Join(missing, ", "))
+		return nil, fmt.Errorf("oauth: FlowConfig needs %s: %w", strings.Join(missing, ", "), ErrConfig)
 	}
 	if err := checkRedirectURL(cfg.RedirectURL, cfg.AllowPrivateNetworks); err != nil {
 		return nil, err
 	}
 	for iss, md := range cfg.Metadata {
 		if md == nil {
-			return nil, fmt.Errorf("oauth: FlowConfig.Metadata[%q] is nil", iss)
+			return nil, fmt.Errorf("oauth: FlowConfig.Metadata[%q] is nil: %w", iss, ErrConfig)
 		}
 		if err := md.check(iss); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: FlowConfig.Metadata: %w", ErrConfig, err)
 		}
 	}
 	f := &Flow{
@@ -203,20 +204,21 @@ func (f *Flow) HTTPClient() *http.Client { return f.client }
 // method value to mount.
 func (f *Flow) CallbackHandler() http.Handler { return f }
 
-// checkRedirectURL validates the host's callback URL.
+// checkRedirectURL validates the host's callback URL; its errors match
+// ErrConfig.
 func checkRedirectURL(s string, allowPrivate bool) error {
 	u, err := url.Parse(s)
 	if err != nil || !u.IsAbs() || u.Host == "" {
-		return fmt.Errorf("oauth: RedirectURL %q must be an absolute URL", s)
+		return fmt.Errorf("oauth: RedirectURL %q must be an absolute URL: %w", s, ErrConfig)
 	}
 	if u.User != nil || u.Fragment != "" || strings.Contains(s, "#") {
-		return fmt.Errorf("oauth: RedirectURL must not contain user information or a fragment")
+		return fmt.Errorf("oauth: RedirectURL must not contain user information or a fragment: %w", ErrConfig)
 	}
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && (allowPrivate || isLoopbackHost(u.Hostname())):
 	default:
-		return fmt.Errorf("oauth: RedirectURL %q must use https (http only for loopback hosts)", s)
+		return fmt.Errorf("oauth: RedirectURL %q must use https (http only for loopback hosts): %w", s, ErrConfig)
 	}
 	return nil
 }

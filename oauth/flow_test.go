@@ -330,14 +330,15 @@ func TestNewFlowRequiresConfig(t *testing.T) {
 		"http redirect":     func(c *oauth.FlowConfig) { c.RedirectURL = "http://app.example/cb" },
 		"fragment":          func(c *oauth.FlowConfig) { c.RedirectURL = "https://app.example/cb#x" },
 		"userinfo":          func(c *oauth.FlowConfig) { c.RedirectURL = "https://u:p@app.example/cb" },
+		"nil metadata":      func(c *oauth.FlowConfig) { c.Metadata = map[string]*oauth.Metadata{"https://a.example": nil} },
 		"metadata mismatch": func(c *oauth.FlowConfig) {
 			c.Metadata = map[string]*oauth.Metadata{"https://a.example": {Issuer: "https://b.example", TokenEndpoint: "https://a.example/t"}}
 		},
 	} {
 		c := good
 		mutate(&c)
-		if _, err := oauth.NewFlow(c); err == nil {
-			t.Errorf("%s: NewFlow succeeded", name)
+		if _, err := oauth.NewFlow(c); !errors.Is(err, oauth.ErrConfig) {
+			t.Errorf("%s: NewFlow = %v, want an error matching ErrConfig", name, err)
 		}
 	}
 	// Loopback callbacks may use http (RFC 8252).

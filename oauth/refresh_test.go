@@ -495,11 +495,17 @@ func TestNewTokensConfig(t *testing.T) {
 	ring := newTKKit(t, oauthtest.Config{}, nil, nil).ring
 	res := &tkResolver{}
 	st := memory.New(memory.Options{})
-	if _, err := oauth.NewTokens(oauth.TokensConfig{}); err == nil || !strings.Contains(err.Error(), "Store, Sealer, Resolver") {
-		t.Errorf("empty config: %v", err)
-	}
-	if _, err := oauth.NewTokens(oauth.TokensConfig{Store: st, Sealer: ring, Resolver: res, LeaseTTL: time.Second, RefreshTimeout: 2 * time.Second}); err == nil {
-		t.Error("RefreshTimeout longer than LeaseTTL accepted")
+	for name, cfg := range map[string]oauth.TokensConfig{
+		"empty":                     {},
+		"no store":                  {Sealer: ring, Resolver: res},
+		"no sealer":                 {Store: st, Resolver: res},
+		"no resolver":               {Store: st, Sealer: ring},
+		"RefreshTimeout > LeaseTTL": {Store: st, Sealer: ring, Resolver: res, LeaseTTL: time.Second, RefreshTimeout: 2 * time.Second},
+		"RefreshTimeout = LeaseTTL": {Store: st, Sealer: ring, Resolver: res, LeaseTTL: time.Second, RefreshTimeout: time.Second},
+	} {
+		if _, err := oauth.NewTokens(cfg); !errors.Is(err, oauth.ErrConfig) {
+			t.Errorf("%s: NewTokens = %v, want an error matching ErrConfig", name, err)
+		}
 	}
 	tk, err := oauth.NewTokens(oauth.TokensConfig{Store: st, Sealer: ring, Resolver: res})
 	if err != nil {

@@ -150,7 +150,8 @@ type Tokens struct {
 	nextSweep time.Time
 }
 
-// NewTokens checks cfg and returns the token sources of one process.
+// NewTokens checks cfg and returns the token sources of one process. A
+// configuration it refuses gives an error matching [ErrConfig].
 func NewTokens(cfg TokensConfig) (*Tokens, error) {
 	var missing []string
 	if cfg.Store == nil {
@@ -163,7 +164,7 @@ func NewTokens(cfg TokensConfig) (*Tokens, error) {
 		missing = append(missing, "Resolver")
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("oauth: TokensConfig needs %s", strings.Join(missing, ", "))
+		return nil, fmt.Errorf("oauth: TokensConfig needs %s: %w", strings.Join(missing, ", "), ErrConfig)
 	}
 	t := &Tokens{
 		store:        cfg.Store,
@@ -205,7 +206,7 @@ func NewTokens(cfg TokensConfig) (*Tokens, error) {
 		t.timeout = min(DefaultRefreshTimeout, t.leaseTTL*2/3)
 	}
 	if t.timeout >= t.leaseTTL {
-		return nil, fmt.Errorf("oauth: TokensConfig.RefreshTimeout (%v) must be shorter than LeaseTTL (%v)", t.timeout, t.leaseTTL)
+		return nil, fmt.Errorf("oauth: TokensConfig.RefreshTimeout (%v) must be shorter than LeaseTTL (%v): %w", t.timeout, t.leaseTTL, ErrConfig)
 	}
 	if t.cooldown <= 0 {
 		t.cooldown = DefaultCooldown
