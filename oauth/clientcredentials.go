@@ -129,7 +129,7 @@ func (f *Flow) obtainClientCredentials(ctx context.Context, ref connection.Ref, 
 			return Token{}, err
 		}
 	}
-	tok, ot, err := ep.withClock(f.now).ClientCredentials(ctx, f.client)
+	tok, ot, err := ep.ClientCredentials(ctx, f.client)
 	if err != nil {
 		event := EventConnectFailed
 		if renew {

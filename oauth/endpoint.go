@@ -43,6 +43,14 @@ func (e *Endpoint) withClock(now func() time.Time) *Endpoint {
 	return &c
 }
 
+// clock reads e's clock: the one set with withClock, else time.Now.
+func (e *Endpoint) clock() time.Time {
+	if e.now == nil {
+		return time.Now()
+	}
+	return e.now()
+}
+
 // tokenFrom converts a token endpoint answer, stamped by e's clock and, for
 // an endpoint of the flows, bound to e's token and revocation URLs (see
 // pin.go). x/oauth2 sets the Expiry of an answer with expires_in by
@@ -315,7 +323,7 @@ func (e *Endpoint) Exchange(ctx context.Context, client *http.Client, code, veri
 	}
 	ot, err := e.oauth2Config().Exchange(withClient(ctx, e.tokenClient(client)), code, opts...)
 	if err != nil {
-		return Token{}, nil, tokenError("exchange", err, e.secretForms(connection.NewSecret(code), connection.NewSecret(verifier)))
+		return Token{}, nil, tokenError("exchange", err, e.secretForms(connection.NewSecret(code), connection.NewSecret(verifier)), e.clock())
 	}
 	return e.tokenFrom(ot, connection.Secret{}), ot, nil
 }
@@ -331,7 +339,7 @@ func (e *Endpoint) Refresh(ctx context.Context, client *http.Client, refresh con
 	old := &oauth2.Token{RefreshToken: refresh.Reveal(), Expiry: time.Unix(1, 0)}
 	ot, err := e.oauth2Config().TokenSource(withClient(ctx, e.tokenClient(client)), old).Token()
 	if err != nil {
-		return Token{}, nil, tokenError("refresh", err, e.secretForms(refresh))
+		return Token{}, nil, tokenError("refresh", err, e.secretForms(refresh), e.clock())
 	}
 	return e.tokenFrom(ot, refresh), ot, nil
 }
@@ -355,7 +363,7 @@ func (e *Endpoint) ClientCredentials(ctx context.Context, client *http.Client) (
 	}
 	ot, err := cc.Token(withClient(ctx, e.tokenClient(client)))
 	if err != nil {
-		return Token{}, nil, tokenError("client_credentials", err, e.secretForms())
+		return Token{}, nil, tokenError("client_credentials", err, e.secretForms(), e.clock())
 	}
 	return e.tokenFrom(ot, connection.Secret{}), ot, nil
 }

@@ -127,8 +127,10 @@ const maxDescription = 256
 // response body. Errors from the HTTP client are kept as Err after the
 // caller's transport has redacted URLs. secrets are the forms of the
 // request's secrets (see secretForms): any of them the provider echoes in
-// its error code or description is replaced with connection.Redacted.
-func tokenError(op string, err error, secrets []string) *TokenError {
+// its error code or description is replaced with connection.Redacted. now
+// is the caller's clock reading, against which a Retry-After given as an
+// HTTP-date is turned into a delay.
+func tokenError(op string, err error, secrets []string, now time.Time) *TokenError {
 	if te, ok := errors.AsType[*TokenError](err); ok {
 		return te
 	}
@@ -139,7 +141,7 @@ func tokenError(op string, err error, secrets []string) *TokenError {
 		te.Description = redactText(re.ErrorDescription, secrets, maxDescription)
 		if re.Response != nil {
 			te.StatusCode = re.Response.StatusCode
-			te.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), time.Now())
+			te.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), now)
 		}
 		if te.Code == "" && te.StatusCode == 0 {
 			te.Err = errors.New("unexpected response")

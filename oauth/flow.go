@@ -305,7 +305,7 @@ func (f *Flow) prepareResolved(ctx context.Context, res *template.Resolution, gr
 	if err != nil {
 		return nil, err
 	}
-	cs.endpoint = ep
+	cs.endpoint = ep.withClock(f.now)
 	return cs, nil
 }
 

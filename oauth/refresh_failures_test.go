@@ -351,3 +351,49 @@ func TestMisconfiguredClient(t *testing.T) {
 		}
 	})
 }
+
+// TestRetryAfterDateByConfiguredClock (review L14, leftover): a Retry-After
+// given as an HTTP-date is turned into a delay against the configured clock
+// (TokensConfig.Now for refreshes, FlowConfig.Now for revocations), not
+// time.Now: a provider asking to wait until ten minutes past the host's
+// now is waited for ten minutes, whatever time.Now says.
+func TestRetryAfterDateByConfiguredClock(t *testing.T) {
+	const skew = 365 * 24 * time.Hour // the configured clock runs a year ahead of time.Now
+	now := func() time.Time { return time.Now().Add(skew) }
+	// tenMinutes is the header asking to wait until ten minutes past now().
+	tenMinutes := func() string { return now().Add(10 * time.Minute).UTC().Format(http.TimeFormat) }
+	wantTenMinutes := func(t *testing.T, what string, err error) {
+		t.Helper()
+		te, ok := errors.AsType[*oauth.TokenError](err)
+		if !ok {
+			t.Fatalf("%s: %v, want a *TokenError", what, err)
+		}
+		if te.RetryAfter <= 9*time.Minute || te.RetryAfter > 10*time.Minute {
+			t.Fatalf("%s: RetryAfter %v, want 10 minutes by the configured clock", what, te.RetryAfter)
+		}
+	}
+	t.Run("refresh", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			k := newTKKit(t, oauthtest.Config{RotateRefreshTokens: true}, nil, nil)
+			ref := tkRef(0)
+			k.connect(t, ref) // by time.Now: long expired by the configured clock
+			tk := k.tokens(t, tkOptions{edit: func(c *oauth.TokensConfig) { c.Now = now }})
+			defer closeTokens(t, tk)
+			k.srv.FailToken(1, oauthtest.Fault{GrantType: oauthtest.GrantRefreshToken, Status: http.StatusServiceUnavailable, RetryAfter: tenMinutes()})
+			_, err := tk.Source(ref).Token(context.Background())
+			wantTenMinutes(t, "Token", err)
+		})
+	})
+	t.Run("revoke", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			fx := newFlowFx(t, flowFxOptions{flow: func(c *oauth.FlowConfig) { c.Now = now }})
+			fx.connect(fx.ref)
+			fx.srv.FailRevoke(-1, oauthtest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: tenMinutes()})
+			res, err := fx.flow.Disconnect(context.Background(), fx.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantTenMinutes(t, "Disconnect's RevokeErr", res.RevokeErr)
+		})
+	})
+}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/internal/httpx"
@@ -72,7 +71,7 @@ func (e *Endpoint) Revoke(ctx context.Context, client *http.Client, token connec
 		return nil
 	}
 	te := &TokenError{Op: "revoke", StatusCode: resp.StatusCode}
-	if d, ok := httpx.RetryAfter(resp.Header, time.Now()); ok {
+	if d, ok := httpx.RetryAfter(resp.Header, e.clock()); ok {
 		te.RetryAfter = d
 	}
 	if rerr == nil {
