@@ -51,7 +51,11 @@ func TestHealthReportedOnceThenLockFree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
+		// Real time, not testing/synctest: a goroutine waiting for a
+		// sync.Mutex is not durably blocked, so a bubble's clock would
+		// never reach the bound. A request that waits for the lock waits
+		// forever, so a generous bound catches it as surely as a short one.
 		exec.mu.Unlock()
 		<-done
 		t.Fatal("a request after the first report waited for the execution's lock")

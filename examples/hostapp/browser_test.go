@@ -81,8 +81,13 @@ func requireChromium(t *testing.T) {
 
 // stepTimeout bounds one step of the scenario, so that a step that never
 // completes fails with a report while the browser can still tell where it
-// is.
-const stepTimeout = 10 * time.Second
+// is. It and scenarioTimeout are generous: a step takes well under a second,
+// but go test runs packages in parallel on loaded CI machines, and a step
+// that never completes fails just the same.
+const stepTimeout = 30 * time.Second
+
+// scenarioTimeout bounds Chromium's start and the whole scenario.
+const scenarioTimeout = 2 * time.Minute
 
 // tab is a Chromium tab with step-by-step failure reports.
 type tab struct {
@@ -114,7 +119,7 @@ func (b *tab) text(step string, sel chromedp.CSS) string {
 
 func (b *tab) fatal(step string, err error) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
@@ -128,7 +133,7 @@ func (b *tab) fatal(step string, err error) {
 func TestBrowserLifecycle(t *testing.T) {
 	requireChromium(t)
 	base := serve(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), scenarioTimeout)
 	defer cancel()
 	tabCtx, stop, err := browser.Start(ctx, t.TempDir())
 	if err != nil {

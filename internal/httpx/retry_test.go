@@ -480,11 +480,24 @@ func TestRetryConfigPolicies(t *testing.T) {
 }
 
 // TestRetryConcurrent shares one retrying client between goroutines (run
-// with -race).
+// with -race). Each request's first attempt fails with 502 and its retry
+// succeeds: which attempt fails is decided per request (by its path), not
+// by the order in which a loaded machine happens to deliver the requests,
+// so no request can run out of retries.
 func TestRetryConcurrent(t *testing.T) {
-	var n atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
-		if n.Add(1)%3 == 0 {
+	const n = 32
+	var mu sync.Mutex
+	attempts := map[string]int{}
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if b, _ := io.ReadAll(r.Body); string(b) != "payload" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		attempts[r.URL.Path]++
+		first := attempts[r.URL.Path] == 1
+		mu.Unlock()
+		if first {
 			w.WriteHeader(http.StatusBadGateway)
 			return
 		}
@@ -492,10 +505,10 @@ func TestRetryConcurrent(t *testing.T) {
 	})
 	c := newRetryClient(t, privateTransport(t), fastRetry)
 	var wg sync.WaitGroup
-	errs := make(chan error, 32)
-	for range 32 {
+	errs := make(chan error, n)
+	for i := range n {
 		wg.Go(func() {
-			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, srv.URL, strings.NewReader("payload"))
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, srv.URL+"/"+strconv.Itoa(i), strings.NewReader("payload"))
 			resp, err := c.Do(req)
 			if err != nil {
 				errs <- err
@@ -511,5 +524,12 @@ func TestRetryConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Errorf("concurrent PUT: %v", err)
+	}
+	want := map[string]int{}
+	for i := range n {
+		want["/"+strconv.Itoa(i)] = 2
+	}
+	if diff := cmp.Diff(want, attempts); diff != "" {
+		t.Errorf("attempts per request (-want +got):\n%s", diff)
 	}
 }
