@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/connkit/connkit/store"
 	"github.com/connkit/connkit/store/sqlstore"
 	"github.com/connkit/connkit/store/storetest"
@@ -181,11 +183,21 @@ func (p *schemaPool) drop() error {
 	return nil
 }
 
+// TestMain drops the pooled PostgreSQL schemas (closing their *sql.DB) and
+// then checks with goleak that no goroutine outlives the tests: every Store
+// and *sql.DB a test opens must be closed by then, which ends database/sql's
+// connection openers and the drivers' goroutines.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if err := pgPool.drop(); err != nil {
 		fmt.Fprintln(os.Stderr, "sqlstore tests:", err)
 		if code == 0 {
+			code = 1
+		}
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "sqlstore tests: goroutines outlived the tests:", err)
 			code = 1
 		}
 	}
