@@ -131,12 +131,16 @@ func (c *Conn) Metadata() map[string]string { return maps.Clone(c.cfg.Metadata) 
 
 // Token returns the connection's current OAuth 2.0 token, refreshing it
 // when needed. A connection that holds no token fails with ErrNotConnected.
+// An error never contains a secret value of the connection, even one the
+// provider echoed in its error description: it is replaced with
+// connection.Redacted, also in the *oauth.TokenError that errors.As finds.
 func (c *Conn) Token(ctx context.Context) (*oauth.Token, error) {
 	if c.cfg.Tokens == nil {
 		return nil, fmt.Errorf("component: connection %q has no OAuth 2.0 token source: %w", c.cfg.Ref.Variable, ErrNotConnected)
 	}
 	tok, err := c.cfg.Tokens.Token(ctx)
 	if err != nil {
+		err = c.redactTokenErr(err)
 		if errors.Is(err, oauth.ErrNotConnected) {
 			return nil, &notConnectedError{variable: c.cfg.Ref.Variable, err: err}
 		}

@@ -100,6 +100,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		drain(resp)
 		fresh, ierr := c.cfg.Tokens.Invalidate(ctx, tok.AccessToken)
 		if ierr != nil {
+			ierr = c.redactTokenErr(ierr, tok.AccessToken)
 			t.observe(ctx, connection.StatusError, reason(ierr))
 			return nil, fmt.Errorf("component: connection %q: token rejected and not renewed: %w", c.cfg.Ref.Variable, ierr)
 		}

@@ -3,12 +3,14 @@ package component_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +37,8 @@ type fakeTokens struct {
 	cached      *oauth.Token // like the real source, a valid token is handed out without allocating
 	invalidates int
 	err         error
+	// invalidateErr, when set, is what Invalidate fails with.
+	invalidateErr error
 }
 
 func (f *fakeTokens) Token(context.Context) (*oauth.Token, error) {
@@ -53,6 +57,9 @@ func (f *fakeTokens) Invalidate(_ context.Context, rejected connection.Secret) (
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.invalidates++
+	if f.invalidateErr != nil {
+		return nil, f.invalidateErr
+	}
 	if rejected.Reveal() == f.current {
 		f.n++
 		f.current = fmt.Sprintf("token-%d", f.n)
@@ -207,34 +214,33 @@ func TestUnauthorizedTwiceMarksRed(t *testing.T) {
 }
 
 func TestRetries(t *testing.T) {
+	// On testing/synctest's clock, with a base transport that needs no
+	// sockets: the wait is measured exactly, however loaded the machine.
 	t.Run("429 honours Retry-After then succeeds", func(t *testing.T) {
-		var calls atomic.Int32
-		var first, second time.Time
-		api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if calls.Add(1) == 1 {
-				first = time.Now()
-				w.Header().Set("Retry-After", "1")
-				w.WriteHeader(http.StatusTooManyRequests)
-				return
+		synctest.Test(t, func(t *testing.T) {
+			var times []time.Duration
+			start := time.Now()
+			base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				times = append(times, time.Since(start))
+				if len(times) == 1 {
+					return answer(r, http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}}), nil
+				}
+				return answer(r, http.StatusOK, nil), nil
+			})
+			c := component.NewConn(component.ConnConfig{ID: "c", Type: headerType, Values: connection.ValuesOf(map[string]string{"apiKey": "k"}),
+				Transport: base, Retry: component.Retry{WaitMin: time.Millisecond, WaitMax: 2 * time.Second}})
+			resp, err := c.HTTPClient().Get("https://api.example.com/v1")
+			if err != nil {
+				t.Fatal(err)
 			}
-			second = time.Now()
-		}))
-		defer api.Close()
-		tr := loopback()
-		defer tr.(*http.Transport).CloseIdleConnections()
-		c := component.NewConn(component.ConnConfig{ID: "c", Type: headerType, Values: connection.ValuesOf(map[string]string{"apiKey": "k"}),
-			Transport: tr, Retry: component.Retry{WaitMin: time.Millisecond, WaitMax: 2 * time.Second}})
-		resp, err := c.HTTPClient().Get(api.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if calls.Load() != 2 || resp.StatusCode != 200 {
-			t.Fatalf("calls %d status %d, want 2 and 200", calls.Load(), resp.StatusCode)
-		}
-		if d := second.Sub(first); d < 900*time.Millisecond {
-			t.Errorf("retried after %v, want about Retry-After: 1s", d)
-		}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("status %d, want 200", resp.StatusCode)
+			}
+			if diff := cmp.Diff([]time.Duration{0, time.Second}, times); diff != "" {
+				t.Errorf("attempt times (-want +got), want the retry after Retry-After: 1s:\n%s", diff)
+			}
+		})
 	})
 	for _, tc := range []struct {
 		name      string
@@ -346,7 +352,11 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 			{"header", headerType, map[string]string{"apiKey": sentinel}, nil},
 			{"query", queryType, map[string]string{"apiKey": sentinel}, nil},
 			{"token", bearerType, nil, &fakeTokens{current: sentinel}},
-			{"provider error", bearerType, nil, &fakeTokens{err: &oauth.TokenError{Op: "refresh", Code: "invalid_grant", Description: "bad"}}},
+			// The provider echoes the client secret, which the Conn's
+			// values hold, in its error code and description.
+			{"provider error", bearerType, map[string]string{"clientId": "app", "clientSecret": sentinel},
+				&fakeTokens{err: &oauth.TokenError{Op: "refresh", StatusCode: 400, Code: "bad_" + sentinel,
+					Description: "client_secret " + sentinel + " is not valid"}}},
 		} {
 			c := newConn(t, tc.typ, tc.vals, tc.tokens, nil, logger)
 			_, err := c.HTTPClient().Get(deadURL + "/x?user=" + "visible")
@@ -660,5 +670,87 @@ func TestBearerSchemeWhateverTokenType(t *testing.T) {
 		if got != "Bearer xoxb-1" {
 			t.Errorf("token_type %q: Authorization %q, want %q", typ, got, "Bearer xoxb-1")
 		}
+	}
+}
+
+// A provider's error that echoes a secret the Conn knows (a secret field's
+// value, in any encoding the provider may have seen, or the access token
+// the API just rejected) reaches neither the step's error, nor the
+// *oauth.TokenError errors.As finds in it, nor the reported health; the
+// error still matches what it matched.
+func TestProviderErrorsRedacted(t *testing.T) {
+	basic := base64.StdEncoding.EncodeToString([]byte("app:" + sentinel))
+	vals := map[string]string{"clientId": "app", "clientSecret": sentinel}
+	rejected := "at-" + sentinel
+	for _, tc := range []struct {
+		name    string
+		tokens  *fakeTokens
+		status  int // the API's answer
+		wantIs  error
+		wantErr string // in the error, after redaction
+	}{
+		{"refresh refused, secret in the description", &fakeTokens{err: &oauth.TokenError{Op: "refresh", StatusCode: 401,
+			Code: "invalid_client", Description: "client_secret=" + sentinel + " unknown"}}, 200, oauth.ErrMisconfigured,
+			"invalid_client: client_secret=" + connection.Redacted + " unknown"},
+		{"refresh refused, Basic credentials in the description", &fakeTokens{err: &oauth.TokenError{Op: "refresh", StatusCode: 401,
+			Code: "invalid_client", Description: "bad Authorization: Basic " + basic}}, 200, oauth.ErrMisconfigured,
+			"Basic " + connection.Redacted},
+		{"refresh refused, secret in the code", &fakeTokens{err: &oauth.TokenError{Op: "refresh", StatusCode: 400,
+			Code: sentinel, Description: "what"}}, 200, nil, "refresh failed: HTTP 400: " + connection.Redacted},
+		{"secret in the cause", &fakeTokens{err: &oauth.TokenError{Op: "refresh",
+			Err: fmt.Errorf("dial: %w: %s", context.DeadlineExceeded, url.QueryEscape(sentinel))}}, 200, context.DeadlineExceeded,
+			"dial: " + context.DeadlineExceeded.Error() + ": " + connection.Redacted},
+		{"rejected access token echoed by the renewal", &fakeTokens{current: rejected, invalidateErr: &oauth.TokenError{Op: "refresh",
+			StatusCode: 400, Code: "invalid_grant", Description: "token " + rejected + " revoked"}}, 401, oauth.ErrReconnect,
+			"invalid_grant: token " + connection.Redacted + " revoked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(tc.status) }))
+			defer api.Close()
+			var reasons []string
+			exec := component.NewExecution(func(_ context.Context, _ string, _ connection.Ref, _ connection.Status, reason string) {
+				reasons = append(reasons, reason)
+			})
+			var logs bytes.Buffer
+			c := newConn(t, bearerType, vals, tc.tokens, exec, slog.New(slog.NewTextHandler(&logs, nil)))
+			resp, err := c.HTTPClient().Get(api.URL)
+			if err == nil {
+				resp.Body.Close()
+				t.Fatal("request succeeded, want the token source's error")
+			}
+			for what, s := range map[string]string{"error": err.Error(), "error %+v": fmt.Sprintf("%+v", err),
+				"health reasons": strings.Join(reasons, "\n"), "logs": logs.String()} {
+				if strings.Contains(s, sentinel) || strings.Contains(s, basic) || strings.Contains(s, url.QueryEscape(sentinel)) {
+					t.Errorf("%s contains the secret: %s", what, s)
+				}
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %q does not say %q", err, tc.wantErr)
+			}
+			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+				t.Errorf("error %v does not match %v", err, tc.wantIs)
+			}
+			te, ok := errors.AsType[*oauth.TokenError](err)
+			if !ok {
+				t.Fatalf("error %v holds no *oauth.TokenError", err)
+			}
+			if s := fmt.Sprintf("%s %s %v", te.Code, te.Description, te.Err); strings.Contains(s, sentinel) || strings.Contains(s, basic) {
+				t.Errorf("the *oauth.TokenError errors.As finds holds the secret: %s", s)
+			}
+			for e := error(err); e != nil; e = errors.Unwrap(e) {
+				if strings.Contains(e.Error(), sentinel) {
+					t.Errorf("the error chain holds %T with the secret: %v", e, e)
+				}
+			}
+			// A refused client or grant turns the connection red (and its
+			// reason was checked above); another failure reports nothing.
+			wantReports := 0
+			if errors.Is(tc.wantIs, oauth.ErrMisconfigured) || errors.Is(tc.wantIs, oauth.ErrReconnect) {
+				wantReports = 1
+			}
+			if len(reasons) != wantReports {
+				t.Errorf("health reasons %q, want %d", reasons, wantReports)
+			}
+		})
 	}
 }
