@@ -78,10 +78,14 @@ func Component(opts Options) component.Component {
 
 // CompanyInfo is the part of the CompanyInfo entity the step returns.
 type CompanyInfo struct {
-	ID          string `json:"Id"`
+	// ID is the entity's id (QuickBooks' "Id"), not the realm id.
+	ID string `json:"Id"`
+	// CompanyName is the name the company does business under.
 	CompanyName string `json:"CompanyName"`
-	LegalName   string `json:"LegalName"`
-	Country     string `json:"Country"`
+	// LegalName is the company's registered legal name.
+	LegalName string `json:"LegalName"`
+	// Country is the company's country, as QuickBooks reports it ("US").
+	Country string `json:"Country"`
 }
 
 // ErrNoRealm: the connection's metadata has no realmId, so it must be

@@ -84,15 +84,22 @@ func Component(opts Options) component.Component {
 
 // User is the connected Facebook user.
 type User struct {
-	ID   string `json:"id"`
+	// ID is the app-scoped user id.
+	ID string `json:"id"`
+	// Name is the user's display name.
 	Name string `json:"name"`
 }
 
 // GraphError is a Graph API error answer.
 type GraphError struct {
-	Status  int
-	Type    string `json:"type"`
-	Code    int    `json:"code"`
+	// Status is the HTTP status of the answer.
+	Status int
+	// Type is the error's class, such as "OAuthException".
+	Type string `json:"type"`
+	// Code is the Graph API's numeric error code (190: invalid access
+	// token).
+	Code int `json:"code"`
+	// Message is the API's human-readable message.
 	Message string `json:"message"`
 }
 

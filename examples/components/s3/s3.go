@@ -69,7 +69,9 @@ func Component() component.Component {
 
 // Bucket is one bucket of the account.
 type Bucket struct {
-	Name         string    `xml:"Name" json:"name"`
+	// Name is the bucket's name.
+	Name string `xml:"Name" json:"name"`
+	// CreationDate is when the bucket was created, as S3 reports it.
 	CreationDate time.Time `xml:"CreationDate" json:"creationDate"`
 }
 

@@ -81,15 +81,22 @@ const DefaultQuery = "SELECT Id, Name FROM Account ORDER BY Name LIMIT 10"
 
 // Record is one record of a query result: its type, id and fields.
 type Record struct {
-	Type   string         `json:"type"`
-	ID     string         `json:"id"`
+	// Type is the sObject type, such as "Account".
+	Type string `json:"type"`
+	// ID is the record's 18-character Salesforce id.
+	ID string `json:"id"`
+	// Fields are the queried fields by name, as the API returned them
+	// (without the "attributes" entry).
 	Fields map[string]any `json:"fields"`
 }
 
 // QueryResult is the result of the query action.
 type QueryResult struct {
-	TotalSize int      `json:"totalSize"`
-	Records   []Record `json:"records"`
+	// TotalSize is the number of records the query matched, which can be
+	// more than Records holds.
+	TotalSize int `json:"totalSize"`
+	// Records are the records returned.
+	Records []Record `json:"records"`
 }
 
 // ErrNoInstanceURL: the connection's metadata has no usable instance_url,

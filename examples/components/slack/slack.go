@@ -84,15 +84,20 @@ func Component(opts Options) component.Component {
 
 // Channel is one public channel.
 type Channel struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	NumMembers int    `json:"num_members"`
+	// ID is the channel's id, such as "C0123456789".
+	ID string `json:"id"`
+	// Name is the channel's name, without the leading "#".
+	Name string `json:"name"`
+	// NumMembers is the number of members of the channel.
+	NumMembers int `json:"num_members"`
 }
 
 // APIError is a Web API answer with "ok": false.
 type APIError struct {
+	// Method is the Web API method called, such as "conversations.list".
 	Method string
-	Code   string // Slack's error, such as "invalid_auth"
+	// Code is Slack's error, such as "invalid_auth".
+	Code string
 }
 
 // Error names the Slack method and its error code.

@@ -74,8 +74,11 @@ func Component() component.Component {
 
 // Project is one Tableau project.
 type Project struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
+	// ID is the project's LUID.
+	ID string `json:"id"`
+	// Name is the project's name.
+	Name string `json:"name"`
+	// Description is the project's description, if it has one.
 	Description string `json:"description,omitempty"`
 }
 
@@ -84,8 +87,9 @@ type Session struct {
 	client *http.Client
 	base   string // <server>/api/<version>
 	token  connection.Secret
-	// SiteID is the signed-in site's LUID and UserID the user's.
+	// SiteID is the signed-in site's LUID.
 	SiteID string
+	// UserID is the signed-in user's LUID.
 	UserID string
 }
 

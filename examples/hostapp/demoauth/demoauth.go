@@ -36,6 +36,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/connkit/connkit/connection"
 )
 
 // Paths of the endpoints, relative to where [Server.Handler] is mounted.
@@ -55,9 +57,11 @@ const (
 
 // Client is a registered OAuth 2.0 client.
 type Client struct {
-	// ID is the client_id and Secret its secret (required: every demo
-	// client is confidential).
-	ID, Secret string
+	// ID is the client_id.
+	ID string
+	// Secret is the client_secret (required: every demo client is
+	// confidential).
+	Secret connection.Secret
 	// Name is shown on the consent page.
 	Name string
 	// RedirectURIs are the registered redirect URIs; a request's
@@ -67,7 +71,10 @@ type Client struct {
 
 // User is a demo user who can log in at the consent page.
 type User struct {
-	Username, Password string
+	// Username is what the user types at the login form.
+	Username string
+	// Password is the user's password.
+	Password connection.Secret
 	// Name is the user's display name.
 	Name string
 }
@@ -143,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 		revoked: map[string]time.Time{}, used: map[string]time.Time{},
 	}
 	for _, c := range cfg.Clients {
-		if c.ID == "" || c.Secret == "" || len(c.RedirectURIs) == 0 {
+		if c.ID == "" || c.Secret.Reveal() == "" || len(c.RedirectURIs) == 0 {
 			problems = append(problems, fmt.Sprintf("client %q needs an id, a secret and redirect URIs", c.ID))
 		}
 		for _, u := range c.RedirectURIs {
@@ -155,7 +162,7 @@ func New(cfg Config) (*Server, error) {
 		s.clients[c.ID] = c
 	}
 	for _, u := range cfg.Users {
-		if u.Username == "" || u.Password == "" {
+		if u.Username == "" || u.Password.Reveal() == "" {
 			problems = append(problems, "every user needs a user name and a password")
 		}
 		s.users[u.Username] = u
@@ -234,7 +241,7 @@ func (s *Server) authenticate(r *http.Request) (Client, bool) {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
 	c, ok := s.clients[id]
-	if !ok || subtle.ConstantTimeCompare([]byte(secret), []byte(c.Secret)) != 1 {
+	if !ok || subtle.ConstantTimeCompare([]byte(secret), []byte(c.Secret.Reveal())) != 1 {
 		return Client{}, false
 	}
 	return c, true
@@ -248,7 +255,7 @@ func (s *Server) checkPassword(username, password string) (User, bool) {
 		hmac.Equal([]byte(password), []byte(password+"x"))
 		return User{}, false
 	}
-	a, b := sha256.Sum256([]byte(password)), sha256.Sum256([]byte(u.Password))
+	a, b := sha256.Sum256([]byte(password)), sha256.Sum256([]byte(u.Password.Reveal()))
 	return u, subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/oauth2"
 
+	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/examples/hostapp/demoauth"
 )
 
@@ -55,8 +56,8 @@ func newEnv(t *testing.T, key []byte) *env {
 	c := &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
 	srv, err := demoauth.New(demoauth.Config{
 		Key:     key,
-		Clients: []demoauth.Client{{ID: clientID, Secret: clientSecret, Name: "Demo App", RedirectURIs: []string{redirectURI}}},
-		Users:   []demoauth.User{{Username: "demo", Password: "demo", Name: "Demo User"}},
+		Clients: []demoauth.Client{{ID: clientID, Secret: connection.NewSecret(clientSecret), Name: "Demo App", RedirectURIs: []string{redirectURI}}},
+		Users:   []demoauth.User{{Username: "demo", Password: connection.NewSecret("demo"), Name: "Demo User"}},
 		Scopes:  []string{"projects:read", "projects:write"},
 		Now:     c.Now,
 	})
@@ -382,8 +383,8 @@ func TestNewChecksConfig(t *testing.T) {
 		t.Fatal("New accepted a short key, no clients and no users")
 	}
 	_, err := demoauth.New(demoauth.Config{Key: testKey,
-		Clients: []demoauth.Client{{ID: "c", Secret: "s", RedirectURIs: []string{"/relative"}}},
-		Users:   []demoauth.User{{Username: "u", Password: "p"}}})
+		Clients: []demoauth.Client{{ID: "c", Secret: connection.NewSecret("s"), RedirectURIs: []string{"/relative"}}},
+		Users:   []demoauth.User{{Username: "u", Password: connection.NewSecret("p")}}})
 	if err == nil || !strings.Contains(err.Error(), "not absolute") {
 		t.Errorf("relative redirect URI: err = %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/examples/hostapp/demoauth"
 )
 
@@ -15,8 +16,8 @@ import (
 func Example() {
 	srv, err := demoauth.New(demoauth.Config{
 		Key:     []byte("use 32 or more random bytes here"),
-		Clients: []demoauth.Client{{ID: "app", Secret: "app-secret", Name: "Example App", RedirectURIs: []string{"http://127.0.0.1:9/cb"}}},
-		Users:   []demoauth.User{{Username: "demo", Password: "demo"}},
+		Clients: []demoauth.Client{{ID: "app", Secret: connection.NewSecret("app-secret"), Name: "Example App", RedirectURIs: []string{"http://127.0.0.1:9/cb"}}},
+		Users:   []demoauth.User{{Username: "demo", Password: connection.NewSecret("demo")}},
 	})
 	if err != nil {
 		fmt.Println(err)

@@ -6,14 +6,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/examples/hostapp/demoauth"
 )
 
 func fuzzServer(f *testing.F) *demoauth.Server {
 	srv, err := demoauth.New(demoauth.Config{
 		Key:     testKey,
-		Clients: []demoauth.Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURI}}},
-		Users:   []demoauth.User{{Username: "demo", Password: "demo"}},
+		Clients: []demoauth.Client{{ID: clientID, Secret: connection.NewSecret(clientSecret), RedirectURIs: []string{redirectURI}}},
+		Users:   []demoauth.User{{Username: "demo", Password: connection.NewSecret("demo")}},
 	})
 	if err != nil {
 		f.Fatal(err)

@@ -208,9 +208,9 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	a.provider, err = demoauth.New(demoauth.Config{
 		Key: deriveKey(a.opts.Key, "connkit hostapp demoauth token signing"),
-		Clients: []demoauth.Client{{ID: demoClientID, Secret: demoClientSecret, Name: "connkit demo host app",
+		Clients: []demoauth.Client{{ID: demoClientID, Secret: connection.NewSecret(demoClientSecret), Name: "connkit demo host app",
 			RedirectURIs: []string{a.opts.BaseURL + CallbackPath}}},
-		Users:          []demoauth.User{{Username: demoUser, Password: demoPassword, Name: "Demo User"}},
+		Users:          []demoauth.User{{Username: demoUser, Password: connection.NewSecret(demoPassword), Name: "Demo User"}},
 		Scopes:         []string{democloud.Scope},
 		AccessTokenTTL: a.opts.DemoTokenTTL,
 	})

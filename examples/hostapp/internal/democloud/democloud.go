@@ -105,15 +105,20 @@ func Component(opts Options) component.Component {
 
 // Project is one project of a workspace.
 type Project struct {
-	ID   string `json:"id"`
+	// ID is the project's id.
+	ID string `json:"id"`
+	// Name is the project's name.
 	Name string `json:"name"`
 }
 
 // Projects is the answer of GET /projects.
 type Projects struct {
-	Workspace string    `json:"workspace"`
-	User      string    `json:"user"`
-	Projects  []Project `json:"projects"`
+	// Workspace is the workspace the projects belong to.
+	Workspace string `json:"workspace"`
+	// User is the user the access token was issued to.
+	User string `json:"user"`
+	// Projects are the workspace's projects.
+	Projects []Project `json:"projects"`
 }
 
 func listProjects(ctx context.Context, sc *component.Context) (any, error) {
@@ -138,7 +143,10 @@ func listProjects(ctx context.Context, sc *component.Context) (any, error) {
 
 // KeyInfo is the answer of GET /whoami.
 type KeyInfo struct {
-	Key     string `json:"key"`
+	// Key is the start of the API key that was sent, shortened so that
+	// the answer never holds the key.
+	Key string `json:"key"`
+	// Account is the account the key belongs to.
 	Account string `json:"account"`
 }
 
