@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -82,7 +83,8 @@ func (e *Endpoint) tokenFrom(ot *oauth2.Token, oldRefresh connection.Secret) Tok
 func NewEndpoint(typ *connection.Type, values connection.Values, redirectURL string) (*Endpoint, error) {
 	o := typ.OAuth2
 	if o == nil {
-		return nil, fmt.Errorf("oauth: type %q has no OAuth 2.0 settings: %w", typ.Key, ErrMisconfigured)
+		return nil, refused(fmt.Sprintf("type %q has no OAuth 2.0 settings", typ.Key),
+			fmt.Errorf("oauth: type %q has no OAuth 2.0 settings: %w", typ.Key, ErrMisconfigured))
 	}
 	e := &Endpoint{
 		settings:     o,
@@ -101,10 +103,11 @@ func NewEndpoint(typ *connection.Type, values connection.Values, redirectURL str
 	}
 	// Tenant-specific URLs ("https://{shop}.myshopify.com/...") are filled
 	// in only with values that are single DNS labels.
-	for _, u := range []*string{&e.authorizeURL, &e.tokenURL, &e.revokeURL} {
+	for i, u := range []*string{&e.authorizeURL, &e.tokenURL, &e.revokeURL} {
 		expanded, err := connection.ExpandURL(*u, typ, values)
 		if err != nil {
-			return nil, fmt.Errorf("oauth: type %q: %w: %w", typ.Key, ErrMisconfigured, err)
+			return nil, refused("the "+endpointFields[i].name+" template cannot be filled in: "+problems(err),
+				fmt.Errorf("oauth: type %q: %w: %w", typ.Key, ErrMisconfigured, err))
 		}
 		*u = expanded
 	}
@@ -119,7 +122,8 @@ func NewEndpoint(typ *connection.Type, values connection.Values, redirectURL str
 		missing = append(missing, connection.FieldAuthorizeURL)
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("oauth: type %q: no value for %s: %w", typ.Key, strings.Join(missing, ", "), ErrMisconfigured)
+		return nil, refused("no value for "+strings.Join(missing, ", "),
+			fmt.Errorf("oauth: type %q: no value for %s: %w", typ.Key, strings.Join(missing, ", "), ErrMisconfigured))
 	}
 	return e, nil
 }
@@ -182,6 +186,39 @@ func endpointFrom(res *template.Resolution, typ *connection.Type, values connect
 	return ep, nil
 }
 
+// refusal is a configuration connkit refused by itself, before sending
+// anything anywhere: an endpoint that cannot be built (no OAuth 2.0
+// settings, a missing client id or URL, a URL template that cannot be
+// filled in), the origin check and the URL checks of endpointFor. It is
+// told apart from a provider's refusal (a *TokenError) in what a failed
+// refresh reports (see providerFailed). Its message is err's; it matches
+// what err matches (ErrMisconfigured).
+type refusal struct {
+	// reason says what was refused, short and without any value of the
+	// connection: it ends the connection's status reason.
+	reason string
+	err    error
+}
+
+func refused(reason string, err error) error { return &refusal{reason: reason, err: err} }
+
+func (e *refusal) Error() string { return e.err.Error() }
+func (e *refusal) Unwrap() error { return e.err }
+
+// problems lists the problems of a *connection.ValidationError in err by
+// key and reason (never a value), or is err's sanitized text.
+func problems(err error) string {
+	ve, ok := errors.AsType[*connection.ValidationError](err)
+	if !ok || len(ve.Problems) == 0 {
+		return sanitize(err.Error(), 200)
+	}
+	parts := make([]string, 0, len(ve.Problems))
+	for _, p := range ve.Problems {
+		parts = append(parts, p.Key+": "+p.Reason)
+	}
+	return sanitize(strings.Join(parts, "; "), 200)
+}
+
 // checkOrigin refuses a connection whose client secret comes from a layer
 // the host controls (a type default, a template, a variable default or an
 // instance value the host set) while an endpoint URL comes from the
@@ -201,8 +238,9 @@ func checkOrigin(res *template.Resolution, values connection.Values) error {
 	}
 	for _, f := range endpointFields {
 		if res.Sources[f.key] == connection.SourceCustomer && values.String(f.key) != "" {
-			return fmt.Errorf("oauth: connection %s: the %s was set by the customer, who did not provide the client secret it would be sent with: %w",
-				res.Ref, f.name, ErrMisconfigured)
+			return refused("the "+f.name+" was set by the customer, who did not provide the client secret it would be sent with",
+				fmt.Errorf("oauth: connection %s: the %s was set by the customer, who did not provide the client secret it would be sent with: %w",
+					res.Ref, f.name, ErrMisconfigured))
 		}
 	}
 	return nil
@@ -216,15 +254,15 @@ func checkOrigin(res *template.Resolution, values connection.Values) error {
 func checkEndpointURL(name, s string, allowPrivate bool) error {
 	u, err := url.Parse(s)
 	if err != nil || !u.IsAbs() || u.Host == "" {
-		return fmt.Errorf("oauth: %s is not an absolute URL: %w", name, ErrMisconfigured)
+		return refused("the "+name+" is not an absolute URL", fmt.Errorf("oauth: %s is not an absolute URL: %w", name, ErrMisconfigured))
 	}
 	if u.User != nil {
-		return fmt.Errorf("oauth: %s must not contain user information: %w", name, ErrMisconfigured)
+		return refused("the "+name+" must not contain user information", fmt.Errorf("oauth: %s must not contain user information: %w", name, ErrMisconfigured))
 	}
 	if u.Scheme == "https" || (u.Scheme == "http" && (allowPrivate || isLoopbackHost(u.Hostname()))) {
 		return nil
 	}
-	return fmt.Errorf("oauth: %s must use https: %w", name, ErrMisconfigured)
+	return refused("the "+name+" must use https", fmt.Errorf("oauth: %s must use https: %w", name, ErrMisconfigured))
 }
 
 func orDefault(v, d string) string {

@@ -27,8 +27,15 @@ var (
 	// ErrReconnect: the provider refused the refresh token (invalid_grant);
 	// only a new CONNECT by the customer helps.
 	ErrReconnect = errors.New("oauth: connection must be reconnected")
-	// ErrMisconfigured: the provider refused the client (invalid_client,
-	// unauthorized_client) or the connection's OAuth settings are unusable.
+	// ErrMisconfigured: the provider refused the client (a *TokenError
+	// with invalid_client or unauthorized_client), or connkit refused the
+	// connection's OAuth settings itself, before sending anything (an error
+	// that is not a *TokenError): no OAuth 2.0 settings, a missing client
+	// id or URL, an endpoint URL that is not https or comes from a layer
+	// not trusted with the client secret (see [FlowConfig]), or a token URL
+	// changed since CONNECT ([*EndpointChangedError]). A failed refresh
+	// reports the two apart: "invalid_client: the provider refused ..."
+	// against "configuration refused locally: ...".
 	ErrMisconfigured = errors.New("oauth: connection is misconfigured")
 	// ErrUnboundConnect: [Flow.Start] was called, or a callback arrived for
 	// a CONNECT begun without browser binding, while the flow requires it

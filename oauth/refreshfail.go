@@ -50,8 +50,16 @@ func (r *run) noRefreshToken(ctx context.Context, c *store.Connection, cand *can
 	return o
 }
 
-// providerFailed handles a failed call to the token endpoint (or an
-// endpoint that cannot be built): the failure classes of the protocol.
+// refusedLocally starts the status reason and log message of a refresh that
+// connkit refused itself, before any request (see refusal and
+// EndpointChangedError), so that it is never taken for the provider's
+// answer.
+const refusedLocally = "configuration refused locally"
+
+// providerFailed handles a failed call to the token endpoint, or an
+// endpoint connkit refused to build or use (a *refusal or an
+// *EndpointChangedError: nothing was sent): the failure classes of the
+// protocol.
 func (r *run) providerFailed(ctx context.Context, c *store.Connection, cand *candidate, err error) runResult {
 	now := r.t.now()
 	te, _ := errors.AsType[*TokenError](err)
@@ -68,6 +76,7 @@ func (r *run) providerFailed(ctx context.Context, c *store.Connection, cand *can
 	}
 	attrs := failureAttrs(err)
 	desc := describe(err)
+	rf, local := errors.AsType[*refusal](err)
 	switch {
 	case errors.Is(err, ErrReconnect) && !r.cc:
 		// The refresh token is dead (revoked, expired, or reused and the
@@ -107,20 +116,38 @@ func (r *run) providerFailed(ctx context.Context, c *store.Connection, cand *can
 			r.event(Disconnected, desc+": the customer must reconnect", err),
 			r.unschedule())
 	case errors.As(err, new(*EndpointChangedError)):
-		// The token URL changed since CONNECT (see pin.go): nothing was
-		// sent. The refresh token stays: it is still good at the recorded
-		// URL, should the change be undone. Until then, or a new CONNECT,
-		// every attempt (after the cooldown) is refused the same way.
+		// The token URL changed since CONNECT (see pin.go): refused
+		// locally, nothing was sent. The refresh token stays: it is still
+		// good at the recorded URL, should the change be undone. Until
+		// then, or a new CONNECT, every attempt (after the cooldown) is
+		// refused the same way.
+		const what = refusedLocally + ": the token URL changed since CONNECT"
 		if c != nil {
-			r.markRed(ctx, c, base, refreshFailedPrefix+": the token URL changed since CONNECT"+mustReconnect)
+			r.markRed(ctx, c, base, refreshFailedPrefix+": "+what+mustReconnect)
 		}
 		o.post = append(o.post,
 			func() {
 				r.t.journal.record(ctx, r.id, r.s.ref, slog.LevelError, EventRefreshFailed,
-					"the connection's token URL changed since CONNECT: nothing was sent; reconnect", attrs)
+					what+"; nothing was sent: reconnect", attrs)
 			},
-			r.event(RefreshFailed, desc, err))
+			r.event(RefreshFailed, what, err))
+	case local:
+		// connkit refused the connection's configuration itself (see
+		// endpointFor): no request was made, so the provider has said
+		// nothing about the client. Red until the configuration is fixed;
+		// the refresh token stays.
+		what := refusedLocally + ": " + rf.reason
+		if c != nil {
+			r.markRed(ctx, c, base, refreshFailedPrefix+": "+what)
+		}
+		o.post = append(o.post,
+			func() {
+				r.t.journal.record(ctx, r.id, r.s.ref, slog.LevelError, EventRefreshFailed,
+					what+"; nothing was sent to the provider", attrs)
+			},
+			r.event(RefreshFailed, what, err))
 	case errors.Is(err, ErrMisconfigured) || (errors.Is(err, ErrReconnect) && r.cc):
+		// The provider refused the client: a *TokenError.
 		code := "invalid_client"
 		if te != nil && te.Code != "" {
 			code = te.Code

@@ -130,10 +130,13 @@ func (s *TokenSource) Ref() connection.Ref { return s.ref }
 // Errors: ErrNotConnected when the connection holds no token set; a
 // *TokenError matching ErrReconnect when the provider refused the refresh
 // token (the customer must reconnect) or ErrMisconfigured when it refused the
-// client; an [*EndpointChangedError] (matching ErrMisconfigured; nothing was
-// sent) when the connection's token URL changed since CONNECT: a refresh
-// (or client credentials renewal) goes only to the token URL the token set
-// was obtained at; a *TokenError that is Temporary when the provider is
+// client; an error matching ErrMisconfigured that is no *TokenError when
+// connkit refused the connection's configuration itself and sent nothing
+// (see ErrMisconfigured; the status reason then starts with "refresh
+// failed: configuration refused locally"), among them an
+// [*EndpointChangedError] when the connection's token URL changed since
+// CONNECT: a refresh (or client credentials renewal) goes only to the token
+// URL the token set was obtained at; a *TokenError that is Temporary when the provider is
 // unavailable (further calls within the cooldown return it at once); ctx's
 // error.
 func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
