@@ -176,12 +176,38 @@ func (a *App) openStore(ctx context.Context) error {
 	return nil
 }
 
-// redactDSN drops the password of a PostgreSQL URL DSN.
+// safeDSNParams are the query parameters of a PostgreSQL URL DSN whose
+// values the settings page may show. Every other parameter's value is
+// masked: password and sslpassword are secrets, and a parameter unknown
+// here might be one too.
+var safeDSNParams = map[string]bool{
+	"sslmode": true, "search_path": true, "application_name": true,
+	"connect_timeout": true, "target_session_attrs": true,
+}
+
+// redactDSN describes a PostgreSQL DSN for the settings page without its
+// secrets. A URL DSN keeps its scheme, user, host(s), database and the
+// parameters of safeDSNParams; the password of its userinfo and the value
+// of every other parameter (?password=, ?sslpassword=, ...) show as
+// "xxxxx". A DSN in any other form (keyword/value) shows as "(DSN)".
 func redactDSN(dsn string) string {
 	u, err := url.Parse(dsn)
-	if err != nil || u.Scheme == "" {
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
 		return "(DSN)"
 	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "(DSN)"
+	}
+	for k, vs := range q {
+		if !safeDSNParams[strings.ToLower(k)] {
+			for i := range vs {
+				vs[i] = "xxxxx"
+			}
+		}
+	}
+	u.RawQuery = q.Encode()
+	u.Fragment, u.RawFragment = "", ""
 	return u.Redacted()
 }
 

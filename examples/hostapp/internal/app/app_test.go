@@ -279,7 +279,23 @@ func TestPostgreSQL(t *testing.T) {
 		t.Skip("set CONNKIT_TEST_POSTGRES_DSN to run the host app on PostgreSQL")
 	}
 	c := newConfig(t)
-	c.postgresDSN = dsn
+	// The app gets the DSN with its password both in the userinfo and as
+	// a ?password= parameter (which pgx accepts): the test database's
+	// password, or, on a server that trusts loopback (which ignores it), a
+	// sentinel. The settings page must show neither.
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		t.Fatalf("CONNKIT_TEST_POSTGRES_DSN must be a URL with a user name (%v)", err)
+	}
+	password, ok := u.User.Password()
+	if !ok {
+		password = "pw-SENTINEL-7d1c"
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
+	q := u.Query()
+	q.Set("password", password)
+	u.RawQuery = q.Encode()
+	c.postgresDSN = u.String()
 	c.prefix = "hostapp_" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_")) + "_" + randomSuffix(t) + "_"
 	t.Cleanup(func() { dropTables(t, dsn, c.prefix) })
 	r := start(t, c)
@@ -289,5 +305,9 @@ func TestPostgreSQL(t *testing.T) {
 	b.post(r.base+instancePath+"/steps/"+democloud.ActionListProjects+"/run", nil)
 	b.want(http.StatusOK, `class="result ok" id="result-list-projects"`)
 	b.get(r.base + "/settings")
-	b.want(http.StatusOK, "PostgreSQL")
+	b.want(http.StatusOK, "PostgreSQL", u.Host, "password=xxxxx")
+	b.lacks(password)
+	if strings.Contains(r.logs.String(), password) {
+		t.Errorf("the app's log shows the DSN's password:\n%s", r.logs.String())
+	}
 }
