@@ -1,14 +1,17 @@
 // Command screenshot regenerates docs/instance.png, the README's picture of
-// the host app's instance page. It starts the host app on a free loopback
-// port with a fresh database, drives headless Chromium (see
-// internal/browser) through CONNECT, the demo provider's login and a step
-// run, saves an API key on the second connection, and takes a full-page
-// screenshot of the instance page:
+// the host app's instance page, and docs/instance.golden.html, the page's
+// text that a test compares with the app (see internal/golden). It starts
+// the host app on a free loopback port with a fresh database, drives
+// headless Chromium (see internal/browser) through CONNECT, the demo
+// provider's login and a step run, saves an API key on the second
+// connection, takes a full-page screenshot of the instance page and saves
+// the page's normalized text:
 //
-//	go run ./examples/hostapp/internal/screenshot            # writes docs/instance.png
-//	go run ./examples/hostapp/internal/screenshot -o x.png
+//	go run ./examples/hostapp/internal/screenshot            # writes both files in docs/
+//	go run ./examples/hostapp/internal/screenshot -o x.png -golden x.html
 //
-// Run it from the repository root. It needs /usr/bin/chromium.
+// Run it from the repository root, and look at the new picture before
+// committing it with the golden file. It needs /usr/bin/chromium.
 package main
 
 import (
@@ -17,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -26,21 +30,23 @@ import (
 	"github.com/connkit/connkit/examples/hostapp/internal/app"
 	"github.com/connkit/connkit/examples/hostapp/internal/browser"
 	"github.com/connkit/connkit/examples/hostapp/internal/democloud"
+	"github.com/connkit/connkit/examples/hostapp/internal/golden"
 	"github.com/connkit/connkit/store/keyring"
 )
 
 func main() {
-	out := flag.String("o", filepath.Join("docs", "instance.png"), "output PNG `file`")
+	out := flag.String("o", filepath.FromSlash(golden.PNG), "output PNG `file`")
+	goldenOut := flag.String("golden", filepath.FromSlash(golden.HTML), "output `file` for the page's normalized text")
 	width := flag.Int64("width", 1200, "viewport width in CSS pixels")
 	flag.Parse()
-	if err := run(*out, *width); err != nil {
+	if err := run(*out, *goldenOut, *width); err != nil {
 		fmt.Fprintln(os.Stderr, "screenshot:", err)
 		os.Exit(1)
 	}
-	fmt.Println("wrote", *out)
+	fmt.Println("wrote", *out, "and", *goldenOut)
 }
 
-func run(out string, width int64) error {
+func run(out, goldenOut string, width int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "connkit-screenshot-")
@@ -83,7 +89,7 @@ func run(out string, width int64) error {
 	err = chromedp.Do(tab,
 		chromedp.EmulateViewport(width, 900),
 		chromedp.Navigate(instance),
-		chromedp.SendKeys(chromedp.ID("field-demo-cloud-connection-workspace"), "acme"),
+		chromedp.SendKeys(chromedp.ID("field-demo-cloud-connection-workspace"), golden.Workspace),
 		chromedp.Click(chromedp.ID("connect-demo-cloud-connection")),
 		chromedp.WaitVisible(chromedp.ID("password")),
 		chromedp.SendKeys(chromedp.ID("password"), "demo"),
@@ -107,8 +113,24 @@ func run(out string, width int64) error {
 	if err != nil {
 		return fmt.Errorf("take the screenshot: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
+	// The text of the page just photographed, fetched afresh (no cookies,
+	// so no notice) from the same app.
+	client := &http.Client{}
+	defer client.CloseIdleConnections()
+	text, err := golden.Page(ctx, client, base, instance)
+	if err != nil {
+		return fmt.Errorf("read the page's text: %w", err)
 	}
-	return os.WriteFile(out, png, 0o644)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{out, png}, {goldenOut, []byte(text)}} {
+		if err := os.MkdirAll(filepath.Dir(f.name), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(f.name, f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
