@@ -145,13 +145,14 @@ var endpointFields = [...]struct{ key, name string }{
 //
 //   - NewEndpoint's: OAuth 2.0 settings, client id and URLs present, URL
 //     templates filled in with single DNS labels;
-//   - the origin check (checkOrigin): no endpoint chosen by the customer
-//     receives a client secret the customer did not give;
+//   - the origin check (checkOrigin, origin.go): an endpoint URL comes from
+//     the layer that gives the client secret or one below it, and one the
+//     customer set only with the customer's own secret;
 //   - the scheme check (checkEndpointURL): every URL used is absolute,
 //     without user information, and https (http only with allowPrivate, or
 //     to a loopback host, where it never leaves the machine).
 //
-// Every failure matches ErrMisconfigured.
+// Every failure is a *refusal matching ErrMisconfigured.
 func endpointFor(res *template.Resolution, redirectURL string, allowPrivate bool) (*Endpoint, error) {
 	return endpointFrom(res, &res.Variable.Type, res.Values, redirectURL, allowPrivate)
 }
@@ -217,33 +218,6 @@ func problems(err error) string {
 		parts = append(parts, p.Key+": "+p.Reason)
 	}
 	return sanitize(strings.Join(parts, "; "), 200)
-}
-
-// checkOrigin refuses a connection whose client secret comes from a layer
-// the host controls (a type default, a template, a variable default or an
-// instance value the host set) while an endpoint URL comes from the
-// customer (connection.SourceCustomer): that customer would receive the
-// host's client secret, and with it the codes, PKCE verifiers and refresh
-// tokens of every grant made through that endpoint. A customer who brings
-// their own client secret may point the endpoints of their own client
-// wherever they like. A client without secret has nothing of the host's to
-// lose this way. Tenant-specific hosts should be URL templates in the
-// type's defaults ("https://{shop}.myshopify.com/...").
-//
-// It relies on res.Sources (which template.Manager fills); a value without
-// a recorded source counts as the host's.
-func checkOrigin(res *template.Resolution, values connection.Values) error {
-	if values.String(connection.FieldClientSecret) == "" || res.Sources[connection.FieldClientSecret] == connection.SourceCustomer {
-		return nil
-	}
-	for _, f := range endpointFields {
-		if res.Sources[f.key] == connection.SourceCustomer && values.String(f.key) != "" {
-			return refused("the "+f.name+" was set by the customer, who did not provide the client secret it would be sent with",
-				fmt.Errorf("oauth: connection %s: the %s was set by the customer, who did not provide the client secret it would be sent with: %w",
-					res.Ref, f.name, ErrMisconfigured))
-		}
-	}
-	return nil
 }
 
 // checkEndpointURL refuses endpoint URLs that would send credentials in the

@@ -31,6 +31,13 @@ const (
 
 // FlowConfig configures a [Flow]. Store, Sealer, Resolver and RedirectURL are
 // required; every other field's zero value works.
+//
+// Whatever the configuration, a Flow (and a [Tokens]) sends a connection's
+// client secret, codes and tokens only to endpoint URLs that come from the
+// layer of the connection's values giving the client secret or one below
+// it (type default < template < variable default < instance value), and
+// to URLs the customer set only with the customer's own secret: see "Who
+// may choose the endpoints" in the package documentation.
 type FlowConfig struct {
 	// Store keeps connections, pending authorizations and logs.
 	Store store.Store
@@ -38,6 +45,7 @@ type FlowConfig struct {
 	// the state parameter.
 	Sealer store.Sealer
 	// Resolver resolves a connection's effective values (*template.Manager).
+	// The origin check relies on the Sources of its resolutions.
 	Resolver Resolver
 	// RedirectURL is the host's callback URL, where it mounts the Flow's
 	// handler, exactly as registered with providers. It is configuration,

@@ -9,7 +9,11 @@ import (
 )
 
 // Resolver resolves a connection's effective values. *template.Manager
-// implements it.
+// implements it. A resolution's Sources must say which layer every value
+// came from: the origin check ("Who may choose the endpoints" in the
+// package documentation) decides by them where the client secret may go.
+// A secret without a recorded source counts as an instance value set by
+// the host, a URL without one as a type default.
 type Resolver interface {
 	Resolve(ctx context.Context, ref connection.Ref) (*template.Resolution, error)
 }

@@ -308,3 +308,75 @@ func TestCustomerOwnClient(t *testing.T) {
 		}
 	})
 }
+
+// TestBuilderEndpointWithTemplateSecret (review2 N5): an integration
+// builder (who may be a customer in an embedded designer) references a
+// host-made template that fills the client id and secret, and sets the
+// token URL as a variable default: CONNECT is refused before anything is
+// sent, and nothing reaches the builder's server. The same template with
+// the type's own URLs, or with the token URL in the template itself,
+// connects.
+func TestBuilderEndpointWithTemplateSecret(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		att := &attacker{}
+		fx := newOriginFx(t, att, flowFxOptions{noValues: true})
+		client := map[string]string{connection.FieldClientID: fxClientID, connection.FieldClientSecret: fxClientSecret}
+		hostTemplate := func(extra map[string]string) string {
+			vals := connection.ValuesOf(client)
+			for k, v := range extra {
+				vals.Set(k, v)
+			}
+			tpl, err := fx.mgr.CreateTemplate(ctx, template.TemplateSpec{Name: "host client", Component: "acme", Type: fx.typ, Values: vals})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tpl.ID
+		}
+		// deploy registers version n of the integration with v and deploys
+		// an instance of it, returning the connection's ref.
+		deploy := func(n int, v connection.Variable) connection.Ref {
+			v.Key, v.Type = fxVariable, fx.typ
+			if err := fx.mgr.Register(template.Integration{ID: fxIntegration, Name: fxIntegName, Version: n, Variables: []connection.Variable{v}}); err != nil {
+				t.Fatal(err)
+			}
+			inst := connection.Instance{ID: "inst-v" + string(rune('0'+n)), Name: "v", IntegrationID: fxIntegration, IntegrationName: fxIntegName, IntegrationVersion: n}
+			if err := fx.mgr.Deploy(ctx, inst); err != nil {
+				t.Fatal(err)
+			}
+			return connection.Ref{InstanceID: inst.ID, Variable: fxVariable}
+		}
+
+		// The builder's variable default points the host's client at the
+		// builder.
+		ref := deploy(2, connection.Variable{Template: hostTemplate(nil),
+			Defaults: connection.ValuesOf(map[string]string{connection.FieldTokenURL: "https://" + attackerHost + "/token"})})
+		authURL, err := fx.flow.Start(ctx, ref)
+		if !errors.Is(err, oauth.ErrMisconfigured) {
+			t.Fatalf("Start with a template's secret and a variable default token URL = %q, %v; want ErrMisconfigured", authURL, err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "variable default") || !strings.Contains(msg, "template") ||
+			strings.Contains(msg, attackerHost) || strings.Contains(msg, fxClientSecret) {
+			t.Errorf("error %q: want both layers named and no value", msg)
+		}
+		if reqs := att.requests(); len(reqs) != 0 {
+			t.Errorf("the builder's server got %q", reqs)
+		}
+
+		// The template's client with the type's URLs, or with a token URL
+		// the template sets itself, connects.
+		for n, tpl := range map[int]string{
+			3: hostTemplate(nil),
+			4: hostTemplate(map[string]string{connection.FieldTokenURL: fx.srv.TokenURL()}),
+		} {
+			ref := deploy(n, connection.Variable{Template: tpl})
+			fx.connect(ref)
+			if tok := fx.token(ref); tok.AccessToken.IsZero() {
+				t.Errorf("version %d: no token after CONNECT", n)
+			}
+		}
+		if reqs := att.requests(); len(reqs) != 0 {
+			t.Errorf("the builder's server got %q", reqs)
+		}
+	})
+}

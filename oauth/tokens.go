@@ -47,7 +47,8 @@ type TokensConfig struct {
 	// Sealer opens and seals token sets.
 	Sealer store.Sealer
 	// Resolver resolves a connection's type and effective values (client
-	// id and secret, token URL) when a refresh needs them.
+	// id and secret, token URL) when a refresh needs them. The origin check
+	// (see [FlowConfig]) relies on the Sources of its resolutions.
 	Resolver Resolver
 	// HTTPClient calls token and revocation endpoints. Nil means
 	// NewHTTPClient with this config's Logger and AllowPrivateNetworks. A
