@@ -204,3 +204,97 @@ func TestLeaseReleasedBeforeNextRefresh(t *testing.T) {
 		}
 	})
 }
+
+// tkHungStore is a store whose bookkeeping writes (connection log entries
+// and lease releases) hang, once hang is set, until their context is done,
+// as over a black-holed database connection.
+type tkHungStore struct {
+	store.Store
+	hang    atomic.Bool
+	hung    atomic.Int64 // calls that hung
+	hanging atomic.Int64 // calls hanging now
+}
+
+func (s *tkHungStore) block(ctx context.Context) error {
+	s.hung.Add(1)
+	s.hanging.Add(1)
+	defer s.hanging.Add(-1)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (s *tkHungStore) AppendLog(ctx context.Context, e *store.LogEntry) (int64, error) {
+	if s.hang.Load() {
+		return 0, s.block(ctx)
+	}
+	return s.Store.AppendLog(ctx, e)
+}
+
+func (s *tkHungStore) ReleaseLease(ctx context.Context, key, owner string) error {
+	if s.hang.Load() {
+		return s.block(ctx)
+	}
+	return s.Store.ReleaseLease(ctx, key, owner)
+}
+
+// TestHungStoreBookkeeping (review M3, the hung-store half): after a
+// refresh the store hangs on the bookkeeping writes that follow it (the
+// connection log entry and the lease release block until their context is
+// done). The source is not wedged: Token keeps serving the new token at
+// once, a second refresh (an API refusing the new token) goes through
+// while the first one's bookkeeping still hangs, and Close returns within
+// its ctx, every hung write given up.
+func TestHungStoreBookkeeping(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := newTKKit(t, oauthtest.Config{RotateRefreshTokens: true, AccessTokenTTL: time.Hour}, nil, nil)
+		ref := tkRef(0)
+		k.connect(t, ref)
+		hung := &tkHungStore{Store: k.st}
+		tk := k.tokens(t, tkOptions{store: hung})
+		hung.hang.Store(true)
+
+		time.Sleep(time.Hour + time.Second)
+		first, err := tk.Source(ref).Token(context.Background())
+		if err != nil {
+			t.Fatalf("first refresh: %v", err)
+		}
+		synctest.Wait()
+		if hung.hanging.Load() == 0 {
+			t.Fatal("no bookkeeping write hangs after the refresh: the test would prove nothing")
+		}
+
+		start := time.Now()
+		again, err := tk.Source(ref).Token(context.Background())
+		if err != nil || !again.AccessToken.Equal(first.AccessToken) || time.Since(start) != 0 {
+			t.Fatalf("Token while the bookkeeping hangs: %v after %v, want the new token at once", err, time.Since(start))
+		}
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		second, err := tk.Source(ref).Invalidate(ctx, first.AccessToken)
+		cancel()
+		if err != nil {
+			t.Fatalf("second refresh while the first one's bookkeeping hangs: %v", err)
+		}
+		if second.AccessToken.Equal(first.AccessToken) || !k.srv.Active(second.AccessToken.Reveal()) {
+			t.Fatal("the second refresh did not give a new working token")
+		}
+		if n := k.srv.GrantCalls(oauthtest.GrantRefreshToken); n != 2 {
+			t.Fatalf("%d refresh requests, want 2", n)
+		}
+
+		start = time.Now()
+		ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+		err = tk.Close(ctx)
+		cancel()
+		if err != nil || time.Since(start) >= time.Minute {
+			t.Fatalf("Close = %v after %v, want nil within its minute", err, time.Since(start))
+		}
+		synctest.Wait()
+		if n := hung.hanging.Load(); n != 0 {
+			t.Errorf("%d store calls still hang after Close", n)
+		}
+		if hung.hung.Load() < 2 {
+			t.Errorf("%d store calls hung, want the log entries and lease releases of both refreshes", hung.hung.Load())
+		}
+	})
+}
