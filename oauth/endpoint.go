@@ -19,7 +19,12 @@ import (
 
 // Endpoint is one connection's resolved OAuth 2.0 client: the type's settings
 // with the connection's client id, secret, URLs and scopes filled in from its
-// resolved values. Build it with [NewEndpoint]; it is immutable.
+// resolved values. It is immutable.
+//
+// [Flow] and [Tokens] build their endpoints themselves, with every check
+// (see [NewEndpoint]); an Endpoint a host builds with NewEndpoint is for
+// calling a provider directly (tests, tools, hosts that run a grant
+// themselves), and its URLs are whatever values it was given.
 type Endpoint struct {
 	settings     *connection.OAuth2
 	clientID     string
@@ -80,6 +85,24 @@ func (e *Endpoint) tokenFrom(ot *oauth2.Token, oldRefresh connection.Secret) Tok
 // when the type has no OAuth 2.0 settings, a required URL or the client id
 // is missing, or a URL template cannot be filled in (the error then wraps
 // the *connection.ValidationError naming the field).
+//
+// NewEndpoint does NOT apply connkit's safety checks on where credentials
+// go. Those run only inside [Flow] and [Tokens], which never use an
+// Endpoint from NewEndpoint:
+//
+//   - no origin check: values carry no sources, so NewEndpoint cannot
+//     tell a URL the customer or an integration builder chose from the
+//     host's, and sends the client secret, codes, verifiers and tokens to
+//     whatever URLs values give ("Who may choose the endpoints" in the
+//     package documentation);
+//   - no scheme check: plain-http URLs, and URLs with user information,
+//     are used as given;
+//   - no pinning: token sets it obtains are bound to no URL (see
+//     [SealToken]).
+//
+// So never pass it values a customer or a builder can set without checking
+// their URLs yourself; the SSRF guard of the *http.Client its methods are
+// given ([NewHTTPClient]) still applies.
 func NewEndpoint(typ *connection.Type, values connection.Values, redirectURL string) (*Endpoint, error) {
 	o := typ.OAuth2
 	if o == nil {
@@ -266,13 +289,6 @@ func (e *Endpoint) RevokeURL() string { return e.revokeURL }
 
 // Scopes returns the scopes to request.
 func (e *Endpoint) Scopes() []string { return slices.Clone(e.scopes) }
-
-// WithTokenURL returns a copy of e whose token endpoint is u.
-func (e *Endpoint) WithTokenURL(u string) *Endpoint {
-	c := *e
-	c.tokenURL = u
-	return &c
-}
 
 // oauth2Config returns the x/oauth2 configuration. It holds the client
 // secret in plaintext, so it never leaves the package (an *oauth2.Config
