@@ -180,7 +180,7 @@ func New(cfg Config) (*Host, error) {
 		AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("connkit: %w", err)
+		return nil, wrapConfig(err)
 	}
 	h.refresher = oauth.NewRefresher(h.tokens, oauth.RefresherConfig{Concurrency: cfg.RefreshConcurrency})
 	h.flow, err = oauth.NewFlow(oauth.FlowConfig{
@@ -198,7 +198,7 @@ func New(cfg Config) (*Host, error) {
 		AllowUnboundConnect:  cfg.AllowUnboundConnect,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("connkit: %w", err)
+		return nil, wrapConfig(err)
 	}
 	return h, nil
 }
@@ -339,4 +339,13 @@ func (h *Host) Close(ctx context.Context) error {
 	err := h.tokens.Close(ctx)
 	h.transport.CloseIdleConnections()
 	return err
+}
+
+// wrapConfig wraps an error of the parts New wires, adding ErrConfig when
+// the part reports a configuration problem.
+func wrapConfig(err error) error {
+	if errors.Is(err, oauth.ErrConfig) {
+		return fmt.Errorf("connkit: %w: %w", ErrConfig, err)
+	}
+	return fmt.Errorf("connkit: %w", err)
 }

@@ -421,6 +421,9 @@ func TestNewAndRegisterErrors(t *testing.T) {
 		{Sealer: ring, CallbackURL: "https://example.com/cb"},
 		{Store: memory.New(memory.Options{}), CallbackURL: "https://example.com/cb"},
 		{Store: memory.New(memory.Options{}), Sealer: ring, CallbackURL: "/relative"},
+		// A problem found by a part New wires (the OAuth flow's metadata).
+		{Store: memory.New(memory.Options{}), Sealer: ring, CallbackURL: "https://example.com/cb",
+			Metadata: map[string]*oauth.Metadata{"https://a.example": {Issuer: "https://b.example"}}},
 	} {
 		if _, err := connkit.New(cfg); !errors.Is(err, connkit.ErrConfig) {
 			t.Errorf("New(%+v) = %v, want ErrConfig", cfg.CallbackURL, err)

@@ -39,6 +39,12 @@
 // [Resolution.Validate] then checks the values against the type: a required
 // field still empty is reported by key and label.
 //
+// The sources matter beyond display: package oauth accepts an OAuth 2.0
+// endpoint URL only from the layer that gives the client secret or a layer
+// below it, so that nobody who can set a URL receives a secret someone else
+// set (see "Who may choose the endpoints" in package oauth). A Resolver
+// other than [Manager] must record Sources for that check to hold.
+//
 // # Views
 //
 // [Manager.BuilderView], [Manager.CustomerView] and [Manager.HostView]
