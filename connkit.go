@@ -51,9 +51,10 @@ type Config struct {
 	RefreshConcurrency int
 	// Issuer names the issuer identifier of a connection's authorization
 	// server ("" for none); see oauth.IssuerByType for a map by type key.
-	// With an issuer, CONNECT uses the server's metadata and the callback
-	// checks its iss parameter (RFC 9207), the defence against mix-up
-	// attacks when several authorization servers share one callback URL.
+	// With an issuer, CONNECT, refreshes and client credentials renewals
+	// use the server's metadata, and the callback checks its iss parameter
+	// (RFC 9207), the defence against mix-up attacks when several
+	// authorization servers share one callback URL.
 	Issuer func(res *template.Resolution) string
 	// Metadata is authorization server metadata known in advance, keyed by
 	// issuer; other issuers are discovered (RFC 8414).
@@ -178,6 +179,8 @@ func New(cfg Config) (*Host, error) {
 		Events:     cfg.Events,
 		// Refresh must reach what CONNECT reached.
 		AllowPrivateNetworks: cfg.AllowPrivateNetworks,
+		Issuer:               cfg.Issuer,
+		Metadata:             cfg.Metadata,
 	})
 	if err != nil {
 		return nil, wrapConfig(err)

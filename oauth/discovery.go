@@ -169,6 +169,54 @@ func IssuerByType(issuers map[string]string) func(*template.Resolution) string {
 	return func(res *template.Resolution) string { return m[res.Variable.Type.Key] }
 }
 
+// discovery is how a [Flow] or a [Tokens] finds a connection's
+// authorization server metadata: the host's Issuer function and a cache of
+// the host's static documents and discovered ones. Both build theirs from
+// the same options (FlowConfig and TokensConfig Issuer, Metadata and
+// MetadataTTL) with newDiscovery, and fill endpoint URLs from it with the
+// one function prepareResolved, so CONNECT, refresh and client credentials
+// renewal resolve a connection to the same endpoints.
+type discovery struct {
+	issuer func(*template.Resolution) string
+	cache  *metadataCache
+}
+
+// newDiscovery checks the static documents (each must pass check for its
+// key) and returns the discovery of a Flow or Tokens; config names the
+// config struct in errors, which match ErrConfig. ttl <= 0 means
+// DefaultMetadataTTL.
+func newDiscovery(config string, issuer func(*template.Resolution) string, docs map[string]*Metadata,
+	ttl time.Duration, client *http.Client, now func() time.Time) (*discovery, error) {
+	static := make(map[string]*Metadata, len(docs))
+	for iss, md := range docs {
+		if md == nil {
+			return nil, fmt.Errorf("oauth: %s.Metadata[%q] is nil: %w", config, iss, ErrConfig)
+		}
+		if err := md.check(iss); err != nil {
+			return nil, fmt.Errorf("%w: %s.Metadata: %w", ErrConfig, config, err)
+		}
+		c := *md
+		static[iss] = &c
+	}
+	if ttl <= 0 {
+		ttl = DefaultMetadataTTL
+	}
+	return &discovery{issuer: issuer, cache: &metadataCache{client: client, ttl: ttl, now: now, static: static}}, nil
+}
+
+// metadataOf returns the metadata of res's issuer, or nil when res has
+// none (no Issuer function, or it gives "").
+func (d *discovery) metadataOf(ctx context.Context, res *template.Resolution) (*Metadata, error) {
+	if d == nil || d.issuer == nil {
+		return nil, nil
+	}
+	iss := d.issuer(res)
+	if iss == "" {
+		return nil, nil
+	}
+	return d.cache.lookup(ctx, iss)
+}
+
 // metadataCache holds metadata per issuer: the host's static documents and
 // discovered ones for ttl. Concurrent lookups of one issuer share a fetch.
 type metadataCache struct {

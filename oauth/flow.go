@@ -88,7 +88,10 @@ type FlowConfig struct {
 	// connection does not set itself, its PKCE methods can upgrade a
 	// type's plain to S256 (never the other way), the issuer is checked
 	// against the callback's iss parameter (RFC 9207), which is required
-	// when the metadata says the server sends it.
+	// when the metadata says the server sends it. Give [TokensConfig] the
+	// same Issuer, Metadata and MetadataTTL: refreshes fill the URLs the
+	// same way, and cannot reach a token URL only the metadata names
+	// without them.
 	Issuer func(res *template.Resolution) string
 	// Metadata is metadata known in advance, keyed by issuer identifier;
 	// these issuers are never discovered. Each document's Issuer must equal
@@ -128,9 +131,8 @@ type Flow struct {
 	now          func() time.Time
 	stateTTL     time.Duration
 	allowPrivate bool
-	issuer       func(*template.Resolution) string
 	allowUnbound bool
-	metadata     *metadataCache
+	discovery    *discovery
 	ccGroup      singleflight.Group
 }
 
@@ -156,14 +158,6 @@ func NewFlow(cfg FlowConfig) (*Flow, error) {
 	if err := checkRedirectURL(cfg.RedirectURL, cfg.AllowPrivateNetworks); err != nil {
 		return nil, err
 	}
-	for iss, md := range cfg.Metadata {
-		if md == nil {
-			return nil, fmt.Errorf("oauth: FlowConfig.Metadata[%q] is nil: %w", iss, ErrConfig)
-		}
-		if err := md.check(iss); err != nil {
-			return nil, fmt.Errorf("%w: FlowConfig.Metadata: %w", ErrConfig, err)
-		}
-	}
 	f := &Flow{
 		store:        cfg.Store,
 		sealer:       cfg.Sealer,
@@ -175,7 +169,6 @@ func NewFlow(cfg FlowConfig) (*Flow, error) {
 		now:          cfg.Now,
 		stateTTL:     cfg.StateTTL,
 		allowPrivate: cfg.AllowPrivateNetworks,
-		issuer:       cfg.Issuer,
 		allowUnbound: cfg.AllowUnboundConnect,
 	}
 	if f.logger == nil {
@@ -190,16 +183,11 @@ func NewFlow(cfg FlowConfig) (*Flow, error) {
 	if f.client == nil {
 		f.client = NewHTTPClient(HTTPClientConfig{AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: cfg.Logger})
 	}
-	ttl := cfg.MetadataTTL
-	if ttl <= 0 {
-		ttl = DefaultMetadataTTL
+	d, err := newDiscovery("FlowConfig", cfg.Issuer, cfg.Metadata, cfg.MetadataTTL, f.client, f.now)
+	if err != nil {
+		return nil, err
 	}
-	static := make(map[string]*Metadata, len(cfg.Metadata))
-	for iss, md := range cfg.Metadata {
-		c := *md
-		static[iss] = &c
-	}
-	f.metadata = &metadataCache{client: f.client, ttl: ttl, now: f.now, static: static}
+	f.discovery = d
 	f.journal = newJournal(cfg.Store, f.logger, f.now)
 	return f, nil
 }
@@ -269,6 +257,22 @@ func (f *Flow) prepare(ctx context.Context, ref connection.Ref, grant connection
 }
 
 func (f *Flow) prepareResolved(ctx context.Context, res *template.Resolution, grant connection.GrantType, validate bool) (*connState, error) {
+	return prepareResolved(ctx, f.discovery, res, grant, validate, f.redirectURL, f.allowPrivate, f.now)
+}
+
+// prepareResolved builds the endpoint of the resolved connection res for
+// the given grant ("" for any), stamping token sets with now. It is the one
+// place where a connection's endpoints are filled from its authorization
+// server's metadata (found through d; nil d or no issuer means none), for
+// the Flow (CONNECT, client credentials, DISCONNECT) and for [Tokens]
+// (refresh, client credentials renewal, revoking a lost set) alike: only
+// values the connection leaves empty are filled, so they count as type
+// defaults for the origin check (see origin.go), and the endpoint is built
+// with every check of endpointFrom. The values are validated against the
+// type after the metadata's endpoints are filled in, unless validate is
+// false.
+func prepareResolved(ctx context.Context, d *discovery, res *template.Resolution, grant connection.GrantType, validate bool,
+	redirectURL string, allowPrivate bool, now func() time.Time) (*connState, error) {
 	cs := &connState{res: res, typ: res.Variable.Type.Clone(), values: res.Values.Clone()}
 	o := cs.typ.OAuth2
 	if o == nil {
@@ -277,15 +281,11 @@ func (f *Flow) prepareResolved(ctx context.Context, res *template.Resolution, gr
 	if grant != "" && o.GrantOrDefault() != grant {
 		return nil, fmt.Errorf("oauth: connection %s: type %q uses the %s grant, not %s: %w", res.Ref, cs.typ.Key, o.GrantOrDefault(), grant, ErrMisconfigured)
 	}
-	if f.issuer != nil {
-		if iss := f.issuer(res); iss != "" {
-			md, err := f.metadata.lookup(ctx, iss)
-			if err != nil {
-				return nil, fmt.Errorf("oauth: connection %s: %w", res.Ref, err)
-			}
-			cs.md = md
-		}
+	md, err := d.metadataOf(ctx, res)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: connection %s: %w", res.Ref, err)
 	}
+	cs.md = md
 	fill := func(key, v string, declaredOnly bool) {
 		if v != "" && cs.values.String(key) == "" && (!declaredOnly || cs.typ.HasField(key)) {
 			cs.values.Set(key, v)
@@ -309,11 +309,11 @@ func (f *Flow) prepareResolved(ctx context.Context, res *template.Resolution, gr
 	if cs.md != nil {
 		o.PKCE = pkceMethod(o, cs.md)
 	}
-	ep, err := endpointFrom(res, &cs.typ, cs.values, f.redirectURL, f.allowPrivate)
+	ep, err := endpointFrom(res, &cs.typ, cs.values, redirectURL, allowPrivate)
 	if err != nil {
 		return nil, err
 	}
-	cs.endpoint = ep.withClock(f.now)
+	cs.endpoint = ep.withClock(now)
 	return cs, nil
 }
 

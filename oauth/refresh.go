@@ -138,16 +138,17 @@ func (r *run) protocol(ctx context.Context) runResult {
 // endpoint returns the connection's endpoint for a token set bound to pins,
 // about to send credentials to field's URL (connection.FieldTokenURL or
 // FieldRevokeURL): the endpoint is built on first use from the resolved
-// values (with every check of endpointFor), and the URLs recorded at CONNECT
-// are used, only while the values still resolve field's to the same one (see
-// pin.go).
-func (r *run) endpoint(pins endpointPins, field string) (*Endpoint, error) {
+// values, with the URLs they leave empty filled from the authorization
+// server's metadata as CONNECT fills them (prepareResolved, with every check
+// of endpointFor), and the URLs recorded at CONNECT are used, only while
+// the values still resolve field's to the same one (see pin.go).
+func (r *run) endpoint(ctx context.Context, pins endpointPins, field string) (*Endpoint, error) {
 	if r.ep == nil {
-		ep, err := endpointFor(r.res, "", r.t.allowPrivate)
+		cs, err := prepareResolved(ctx, r.t.discovery, r.res, "", false, "", r.t.allowPrivate, r.t.now)
 		if err != nil {
 			return nil, err
 		}
-		r.ep = ep.withClock(r.t.now)
+		r.ep = cs.endpoint
 	}
 	return r.ep.pinned(r.s.ref, pins, field)
 }
@@ -187,7 +188,7 @@ func (r *run) refreshGrant(ctx context.Context) runResult {
 	if cand.tok.RefreshToken.IsZero() {
 		return r.noRefreshToken(ctx, c, cand)
 	}
-	ep, err := r.endpoint(cand.pins(), connection.FieldTokenURL)
+	ep, err := r.endpoint(ctx, cand.pins(), connection.FieldTokenURL)
 	if err != nil {
 		return r.providerFailed(ctx, c, cand, err)
 	}
@@ -225,7 +226,7 @@ func (r *run) clientCredentials(ctx context.Context) runResult {
 			}
 		}
 	}
-	ep, err := r.endpoint(cand.pins(), connection.FieldTokenURL)
+	ep, err := r.endpoint(ctx, cand.pins(), connection.FieldTokenURL)
 	if err != nil {
 		return r.providerFailed(ctx, c, cand, err)
 	}

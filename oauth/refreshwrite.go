@@ -201,7 +201,7 @@ const revokeLostTimeout = 30 * time.Second
 // stay valid at the provider. Best effort, like DISCONNECT's revocation; each
 // attempt is written to the connection's log.
 func (r *run) revokeLost(ctx context.Context, tok Token) []func() {
-	ep, err := r.endpoint(tok.pins, connection.FieldRevokeURL)
+	ep, err := r.endpoint(ctx, tok.pins, connection.FieldRevokeURL)
 	if err != nil {
 		if ec, ok := errors.AsType[*EndpointChangedError](err); ok {
 			return []func(){func() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/store"
+	"github.com/connkit/connkit/template"
 )
 
 // Defaults of [TokensConfig].
@@ -99,6 +100,23 @@ type TokensConfig struct {
 	// Jitter returns a random duration in [0, max); nil means a uniform
 	// random one. Tests set it to make schedules deterministic.
 	Jitter func(max time.Duration) time.Duration
+	// Issuer is [FlowConfig.Issuer], for refreshes and client credentials
+	// renewals: the token and revocation URLs a connection does not set
+	// itself are filled from its authorization server's metadata exactly
+	// as CONNECT fills them (and checked and pinned alike). Give it, with
+	// Metadata and MetadataTTL, the Flow's values: without them a
+	// connection whose token URL only the metadata names can be connected
+	// but never refreshed (ErrMisconfigured). When the metadata cannot be
+	// had, a refresh fails as a provider outage does (see [ErrMetadata]).
+	Issuer func(res *template.Resolution) string
+	// Metadata is [FlowConfig.Metadata]: metadata known in advance, keyed
+	// by issuer identifier, never discovered. Each document's Issuer must
+	// equal its key.
+	Metadata map[string]*Metadata
+	// MetadataTTL is [FlowConfig.MetadataTTL]: how long discovered
+	// metadata is reused; zero means [DefaultMetadataTTL]. A Tokens keeps
+	// a cache of its own.
+	MetadataTTL time.Duration
 }
 
 // Tokens holds the token sources of one host process: one [TokenSource] per
@@ -121,6 +139,7 @@ type Tokens struct {
 	resolver     Resolver
 	client       *http.Client
 	allowPrivate bool
+	discovery    *discovery
 	logger       *slog.Logger
 	journal      journal
 	now          func() time.Time
@@ -197,6 +216,11 @@ func NewTokens(cfg TokensConfig) (*Tokens, error) {
 	if t.client == nil {
 		t.client = NewHTTPClient(HTTPClientConfig{Logger: cfg.Logger, AllowPrivateNetworks: cfg.AllowPrivateNetworks})
 	}
+	d, err := newDiscovery("TokensConfig", cfg.Issuer, cfg.Metadata, cfg.MetadataTTL, t.client, t.now)
+	if err != nil {
+		return nil, err
+	}
+	t.discovery = d
 	if t.owner == "" {
 		t.owner = "connkit-" + rand.Text()
 	}
