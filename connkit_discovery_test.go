@@ -102,4 +102,13 @@ func TestRefreshUsesIssuerMetadata(t *testing.T) {
 	if !w.auth.Active(tok.AccessToken.Reveal()) {
 		t.Error("the stored token set is not one the provider considers active")
 	}
+	// A step uses the connection although its endpoint fields are empty:
+	// the metadata fills them where they are needed.
+	out, err := w.host.RunStep(ctx, "inst-1", "token", connkit.RunOptions{})
+	if err != nil {
+		t.Fatalf("step on a connection whose endpoints come from metadata: %v", err)
+	}
+	if out != tok.AccessToken.Reveal() {
+		t.Error("the step did not get the refreshed token")
+	}
 }

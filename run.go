@@ -14,6 +14,7 @@ import (
 	"github.com/connkit/connkit/connection"
 	"github.com/connkit/connkit/internal/httpx"
 	"github.com/connkit/connkit/store"
+	"github.com/connkit/connkit/template"
 )
 
 // Events of the connection log entries a step's execution writes.
@@ -133,7 +134,7 @@ func (h *Host) conn(ctx context.Context, ref connection.Ref, exec *component.Exe
 	if err != nil {
 		return nil, fmt.Errorf("connkit: connection %q: %w", ref.Variable, err)
 	}
-	if err := res.Validate(); err != nil {
+	if err := h.validate(res); err != nil {
 		return nil, fmt.Errorf("connkit: connection %q is not configured: %w", ref.Variable, err)
 	}
 	cfg := component.ConnConfig{
@@ -194,4 +195,22 @@ func (h *Host) reportHealth(ctx context.Context, id string, ref connection.Ref, 
 		h.logger.Log(ctx, level, msg, "connection", id, "ref", ref.String())
 		return
 	}
+}
+
+// validate checks a connection's resolved values before a step uses them.
+// With an issuer (Config.Issuer), the OAuth 2.0 endpoint fields may be empty:
+// the authorization server's metadata fills them where the token sources
+// need them, and steps never read them.
+func (h *Host) validate(res *template.Resolution) error {
+	typ := res.Variable.Type
+	if typ.IsOAuth2() && h.cfg.Issuer != nil && h.cfg.Issuer(res) != "" {
+		typ = typ.Clone()
+		for i, f := range typ.Fields {
+			switch f.Key {
+			case connection.FieldAuthorizeURL, connection.FieldTokenURL, connection.FieldRevokeURL:
+				typ.Fields[i].Required = false
+			}
+		}
+	}
+	return typ.ValidateValues(res.Values)
 }
