@@ -59,6 +59,9 @@ type Config struct {
 	// Metadata is authorization server metadata known in advance, keyed by
 	// issuer; other issuers are discovered (RFC 8414).
 	Metadata map[string]*oauth.Metadata
+	// MetadataTTL is how long discovered metadata is reused; zero means
+	// oauth.DefaultMetadataTTL.
+	MetadataTTL time.Duration
 	// AllowUnboundConnect lets [Host.Connect] start a CONNECT that is not
 	// bound to the customer's browser. Leave it off: without the binding,
 	// a customer can send the authorize URL to someone else and receive
@@ -181,6 +184,7 @@ func New(cfg Config) (*Host, error) {
 		AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		Issuer:               cfg.Issuer,
 		Metadata:             cfg.Metadata,
+		MetadataTTL:          cfg.MetadataTTL,
 	})
 	if err != nil {
 		return nil, wrapConfig(err)
@@ -198,6 +202,7 @@ func New(cfg Config) (*Host, error) {
 		AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		Issuer:               cfg.Issuer,
 		Metadata:             cfg.Metadata,
+		MetadataTTL:          cfg.MetadataTTL,
 		AllowUnboundConnect:  cfg.AllowUnboundConnect,
 	})
 	if err != nil {
