@@ -2,11 +2,9 @@ package connkit
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
@@ -105,23 +103,10 @@ const maxReason = 256
 const healthWriteTimeout = 5 * time.Second
 
 // safeReason turns a step's connection-related error into a status reason
-// that can be stored and shown: URLs redacted, every secret value of the
-// connection replaced, and the text bounded.
+// that can be stored and shown: URLs redacted, every secret of the
+// connection replaced (see component.Conn.Redact), and the text bounded.
 func safeReason(conn *component.Conn, err error) string {
-	msg := httpx.RedactError(err).Error()
-	typ := conn.Type()
-	vals := conn.Values()
-	for _, f := range typ.Fields {
-		v := vals.String(f.Key)
-		if !f.IsSecret() || v == "" {
-			continue
-		}
-		// The value as is and as APIs and URLs carry it.
-		for _, form := range [...]string{v, url.QueryEscape(v), url.PathEscape(v),
-			base64.StdEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v))} {
-			msg = strings.ReplaceAll(msg, form, connection.Redacted)
-		}
-	}
+	msg := conn.Redact(httpx.RedactError(err).Error())
 	if len(msg) > maxReason {
 		msg = strings.ToValidUTF8(msg[:maxReason], "") + "..."
 	}
@@ -167,34 +152,30 @@ func (h *Host) reportHealth(ctx context.Context, id string, ref connection.Ref, 
 	// request on a stuck store.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), healthWriteTimeout)
 	defer cancel()
-	for range 8 {
-		c, err := h.cfg.Store.GetConnectionByID(ctx, id)
-		if err != nil {
-			h.logger.Warn("connkit: cannot read connection to set its status", "connection", id, "error", err)
-			return
-		}
+	changed := false
+	_, err := store.UpdateConnection(ctx, h.cfg.Store, id, func(c *store.Connection) bool {
 		if c.Health.Status == status && c.Health.Reason == reason {
-			return
+			return false
 		}
 		c.Health = connection.Health{Status: status, Reason: reason, Since: h.now()}
-		_, err = h.cfg.Store.PutConnection(ctx, c)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			h.logger.Warn("connkit: cannot set connection status", "connection", id, "error", err)
-			return
-		}
-		level, event, msg := slog.LevelInfo, EventUsed, "connection used successfully"
-		if status == connection.StatusError {
-			level, event, msg = slog.LevelWarn, EventFailed, "connection failed: "+reason
-		}
-		if _, err := h.cfg.Store.AppendLog(ctx, &store.LogEntry{ConnectionID: id, Time: h.now(), Level: level, Event: event, Message: msg}); err != nil {
-			h.logger.Warn("connkit: cannot write connection log", "connection", id, "error", err)
-		}
-		h.logger.Log(ctx, level, msg, "connection", id, "ref", ref.String())
+		changed = true
+		return true
+	})
+	if err != nil {
+		h.logger.Warn("connkit: cannot set connection status", "connection", id, "error", err)
 		return
 	}
+	if !changed {
+		return
+	}
+	level, event, msg := slog.LevelInfo, EventUsed, "connection used successfully"
+	if status == connection.StatusError {
+		level, event, msg = slog.LevelWarn, EventFailed, "connection failed: "+reason
+	}
+	if _, err := h.cfg.Store.AppendLog(ctx, &store.LogEntry{ConnectionID: id, Time: h.now(), Level: level, Event: event, Message: msg}); err != nil {
+		h.logger.Warn("connkit: cannot write connection log", "connection", id, "error", err)
+	}
+	h.logger.Log(ctx, level, msg, "connection", id, "ref", ref.String())
 }
 
 // validate checks a connection's resolved values before a step uses them.

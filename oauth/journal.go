@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -71,18 +70,15 @@ func (j journal) record(ctx context.Context, connID string, ref connection.Ref, 
 // setHealth sets a connection's status with compare-and-swap, re-reading on
 // conflict. It does nothing when the status and reason are unchanged.
 func setHealth(ctx context.Context, st store.Connections, connID string, status connection.Status, reason string, now time.Time) error {
-	for range 8 {
-		c, err := st.GetConnectionByID(ctx, connID)
-		if err != nil {
-			return err
-		}
+	_, err := store.UpdateConnection(ctx, st, connID, func(c *store.Connection) bool {
 		if c.Health.Status == status && c.Health.Reason == reason {
-			return nil
+			return false
 		}
 		c.Health = connection.Health{Status: status, Reason: reason, Since: now}
-		if _, err := st.PutConnection(ctx, c); !errors.Is(err, store.ErrConflict) {
-			return err
-		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("oauth: set status of connection %s: %w", connID, err)
 	}
-	return fmt.Errorf("oauth: set status of connection %s: %w", connID, store.ErrConflict)
+	return nil
 }
