@@ -74,6 +74,13 @@ func (c *Conn) secretForms(extra ...connection.Secret) []string {
 	return slices.Compact(forms)
 }
 
+// Redact returns s with every secret of the connection replaced by
+// connection.Redacted: each secret field's value as is, query- and
+// path-escaped and in base64, and the Basic credentials built from them.
+// Use it before a text that may quote a credential (an API's error body, a
+// request dump) reaches a log line, an error or a stored status.
+func (c *Conn) Redact(s string) string { return replaceForms(s, c.secretForms()) }
+
 // replaceForms replaces every form in s with connection.Redacted.
 func replaceForms(s string, forms []string) string {
 	for _, f := range forms {

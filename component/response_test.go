@@ -1,6 +1,7 @@
 package component_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/connkit/connkit/component"
 	"github.com/connkit/connkit/connection"
 )
 
@@ -103,5 +105,23 @@ func TestResponseRequestHasNoCredential(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestConnRedact(t *testing.T) {
+	c := component.NewConn(component.ConnConfig{
+		Type:   basicType,
+		Values: connection.ValuesOf(map[string]string{"username": "alice", "password": "p@ss word"}),
+	})
+	basic := base64.StdEncoding.EncodeToString([]byte("alice:p@ss word"))
+	in := "login alice failed: password p@ss word (p%40ss+word, " + basic + ")"
+	got := c.Redact(in)
+	for _, leak := range []string{"p@ss word", "p%40ss+word", basic} {
+		if strings.Contains(got, leak) {
+			t.Errorf("Redact(%q) = %q still contains %q", in, got, leak)
+		}
+	}
+	if !strings.Contains(got, "login alice failed") {
+		t.Errorf("Redact(%q) = %q removed a non-secret value", in, got)
 	}
 }
